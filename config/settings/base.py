@@ -1,0 +1,217 @@
+"""Settings for every environment. Every environment variable of the service is read here, once.
+
+Development works with no environment at all; each insecure default it falls back to is recorded
+in MANA_INSECURE_DEFAULTS and logged loudly at start-up (core.apps). Production hardening lives
+in production.py, and core.checks refuses to start a misconfigured production process.
+"""
+
+import base64
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+env = environ.FileAwareEnv()
+
+DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+IS_PRODUCTION = DJANGO_ENV == "production"
+
+MANA_INSECURE_DEFAULTS: list[str] = []
+# Variables production may not run without; core.checks names each one that is missing.
+MANA_MISSING_PRODUCTION_VARIABLES: list[str] = []
+
+
+def _required_in_production(name: str, dev_default: str, *, insecure: bool) -> str:
+    """A variable production cannot run without; development falls back to `dev_default`."""
+    value: str = env.str(name, default="")
+    if value:
+        return value
+    MANA_MISSING_PRODUCTION_VARIABLES.append(name)
+    if insecure:
+        MANA_INSECURE_DEFAULTS.append(name)
+    return dev_default
+
+
+DEV_SECRET_KEY = "dev-insecure-secret-key-" + "x" * 40
+DEV_SERVICE_KEY = "dev-service-key"
+DEV_KEK = base64.b64encode(bytes(32)).decode()
+
+SECRET_KEY = _required_in_production("DJANGO_SECRET_KEY", DEV_SECRET_KEY, insecure=True)
+DEBUG = env.bool("DJANGO_DEBUG", default=not IS_PRODUCTION)
+_allowed_hosts = _required_in_production("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]", insecure=False)
+ALLOWED_HOSTS = [host.strip() for host in _allowed_hosts.split(",") if host.strip()]
+
+DATABASE_URL = _required_in_production("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}", insecure=False)
+DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Fail fast instead of hanging a worker when the database is unreachable.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "mana-auth",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+BASE_URL = env.str("BASE_URL", default="http://localhost:8000").rstrip("/")
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="mana")
+
+MANA_AUTH_KEK = _required_in_production("MANA_AUTH_KEK", DEV_KEK, insecure=True)
+MANA_AUTH_KEK_ID = env.str("MANA_AUTH_KEK_ID", default="env-v1")
+MANA_AUTH_OLD_KEKS = env.str("MANA_AUTH_OLD_KEKS", default="")
+
+MANA_SERVICE_KEY = _required_in_production("MANA_SERVICE_KEY", DEV_SERVICE_KEY, insecure=True)
+MANA_NOTIFY_URL = env.str("MANA_NOTIFY_URL", default="").rstrip("/")
+MANA_AI_PUBLIC_KEY_PEM = env.str("MANA_AI_PUBLIC_KEY_PEM", default="", multiline=True)
+
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="") or (urlsplit(BASE_URL).hostname or "localhost")
+WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="Mana")
+WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGIN", default=[BASE_URL])
+
+CORS_ORIGINS = env.list("CORS_ORIGINS", default=["http://localhost:5173"])
+COOKIE_DOMAIN = env.str("COOKIE_DOMAIN", default="") or None
+
+SENTRY_DSN = env.str("GLITCHTIP_DSN", default="") or env.str("SENTRY_DSN", default="")
+MAX_DAILY_SIGNUPS = env.int("MAX_DAILY_SIGNUPS", default=0)
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# --- Django -----------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "core",
+    "accounts",
+    "passkeys",
+    "vault",
+    "grants",
+    "spaces",
+]
+
+MIDDLEWARE = [
+    "core.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+PASSWORD_HASHERS = [
+    "accounts.hashers.OwaspArgon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "de"
+LANGUAGES = [("de", "Deutsch"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_DOMAIN = COOKIE_DOMAIN
+CSRF_COOKIE_DOMAIN = COOKIE_DOMAIN
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
+# --- REST framework and OpenAPI ---------------------------------------------------------------
+REST_FRAMEWORK = {
+    "EXCEPTION_HANDLER": "core.errors.exception_handler",
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "mana-auth",
+    "DESCRIPTION": "Identity service of the Mana platform.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "PREPROCESSING_HOOKS": ["core.schema.drop_trailing_slash_twins"],
+}
+
+# --- Logging ----------------------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "core.logging.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "core.logging.JsonFormatter"},
+        "readable": {"format": "%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json" if IS_PRODUCTION else "readable",
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}
+
+# --- Error tracking (before any app loads) ----------------------------------------------------
+if SENTRY_DSN:
+    from config.sentry import init_sentry
+
+    init_sentry(dsn=SENTRY_DSN, environment=DJANGO_ENV)

@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from core.api import ApiNotFoundView, HealthView, ReadyView
+from core.urls import route
+
+urlpatterns = [
+    *route("health", HealthView.as_view(), name="health"),
+    *route("health/ready", ReadyView.as_view(), name="health-ready"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+    # Last: whatever else is under /api/ is a JSON 404, in DEBUG too.
+    re_path(r"^api/", ApiNotFoundView.as_view()),
+]
+
+handler400 = "core.errors.handler400"
+handler403 = "core.errors.handler403"
+handler404 = "core.errors.handler404"
+handler500 = "core.errors.handler500"

@@ -1,0 +1,48 @@
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import sentry_sdk
+from django.http import HttpRequest, HttpResponse
+
+from core.logging import request_id_var
+
+REQUEST_ID_HEADER = "X-Request-Id"
+# A caller's id is kept only when it is short and plain, so it cannot forge log lines.
+_ACCEPTABLE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def _describe_request(request: HttpRequest) -> Callable[[Any, dict[str, Any]], Any]:
+    """Every error event names the path and method, even where the SDK's own request data is thin.
+    The path only: a query string may carry a token."""
+
+    def processor(event: Any, hint: dict[str, Any]) -> Any:
+        details = event.setdefault("request", {})
+        details.setdefault("url", request.path)
+        details.setdefault("method", request.method)
+        return event
+
+    return processor
+
+
+class RequestIdMiddleware:
+    """Takes X-Request-Id from the caller (or makes one), logs with it and echoes it back."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        request_id = incoming if _ACCEPTABLE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        token = request_id_var.set(request_id)
+        try:
+            with sentry_sdk.isolation_scope() as scope:
+                scope.set_tag("request_id", request_id)
+                scope.add_event_processor(_describe_request(request))
+                response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        response[REQUEST_ID_HEADER] = request_id
+        return response

@@ -1,0 +1,75 @@
+"""Fixed-window rate limits on the shared cache (Redis in production), so every worker process
+on every host counts into the same bucket (DESIGN.md rule 6).
+
+The cache is a protection, not a dependency: when it fails, limits fail open and say so in the
+log, while the database-backed lockout keeps guarding passwords.
+"""
+
+import hashlib
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from core.errors import ApiError, ErrorCode
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limit:
+    scope: str
+    limit: int
+    window_seconds: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    count: int
+    retry_after: int
+
+
+def _key(limit: Limit, identity: str, window_index: int) -> str:
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
+    return f"rl:{limit.scope}:{digest}:{window_index}"
+
+
+def _window(limit: Limit, now: float) -> tuple[int, int]:
+    index = int(now // limit.window_seconds)
+    retry_after = max(1, math.ceil((index + 1) * limit.window_seconds - now))
+    return index, retry_after
+
+
+def hit(limit: Limit, identity: str, *, now: float | None = None) -> Decision:
+    """Count one request for `identity` and say whether it is within the limit."""
+    now = time.time() if now is None else now
+    index, retry_after = _window(limit, now)
+    key = _key(limit, identity, index)
+    try:
+        cache.add(key, 0, timeout=limit.window_seconds + 1)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=limit.window_seconds + 1)
+            count = 1
+    except Exception:
+        logger.exception("rate limit cache unavailable; allowing %s", limit.scope)
+        return Decision(allowed=True, count=0, retry_after=0)
+    return Decision(allowed=count <= limit.limit, count=count, retry_after=retry_after)
+
+
+def enforce(limit: Limit, identity: str) -> None:
+    decision = hit(limit, identity)
+    if not decision.allowed:
+        raise ApiError(ErrorCode.RATE_LIMITED, retry_after=decision.retry_after)
+
+
+def reset(limit: Limit, identity: str, *, now: float | None = None) -> None:
+    index, _ = _window(limit, time.time() if now is None else now)
+    try:
+        cache.delete(_key(limit, identity, index))
+    except Exception:
+        logger.exception("rate limit cache unavailable; could not reset %s", limit.scope)

@@ -1,0 +1,12 @@
+#!/bin/sh
+# Migrations run only when asked: with many replicas, one release step should migrate, not each.
+set -eu
+if [ "${MIGRATE_ON_START:-0}" = "1" ]; then
+  python manage.py migrate --noinput
+fi
+exec gunicorn config.wsgi:application \
+  --bind "0.0.0.0:${PORT:-8000}" \
+  --workers "${WEB_CONCURRENCY:-4}" \
+  --access-logfile - \
+  --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" \
+  --timeout 30
