@@ -97,3 +97,168 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = normalise_email(self.email)
+
+
+class Session(models.Model):
+    """A sign-in. Its id is the `sid` claim of every access token issued for it."""
+
+    id = models.CharField(primary_key=True, max_length=36, default=new_id, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True, default="")
+    method = models.CharField(max_length=32, default="password")
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="accounts_session_user_time")]
+
+    def __str__(self) -> str:
+        return f"session {self.id}"
+
+
+class RefreshToken(models.Model):
+    """Opaque, single use; only its SHA-256 is stored. `used_at` marks it rotated."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="refresh_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"refresh token of {self.session_id}"
+
+
+class SigningKey(models.Model):
+    """An Ed25519 JWT signing key. The private half is wrapped by the KEK keyring."""
+
+    kid = models.CharField(primary_key=True, max_length=64)
+    private_key_wrapped = models.TextField()
+    public_key = models.CharField(max_length=64)  # base64url of the 32 raw bytes, as in the JWK
+    created_at = models.DateTimeField(default=timezone.now)
+    active = models.BooleanField(default=False)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["active"], condition=models.Q(active=True), name="accounts_one_active_signing_key")]
+
+    def __str__(self) -> str:
+        return self.kid
+
+
+class DeviceToken(models.Model):
+    """Proof that a client has signed in before; it keeps the lockout from locking that client out."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="device_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"device token {self.pk}"
+
+
+class LoginAttempt(models.Model):
+    """Every password sign-in attempt, durably: the lockout is computed from these rows."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success"
+        FAILURE = "failure"  # a credential failure (counts)
+        BLOCKED = "blocked"  # refused by the lock; never extends it
+
+    email = models.CharField(max_length=254)
+    method = models.CharField(max_length=32, default="password")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    # Set when the attempt presented a valid device token: it then counts against that device only.
+    device_token = models.ForeignKey(DeviceToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="attempts")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["email", "-created_at"], name="accounts_attempt_email_time"),
+            models.Index(fields=["device_token", "-created_at"], name="accounts_attempt_device_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.outcome}"
+
+
+class LockoutState(models.Model):
+    """One row per email that has been attempted: the row lock serialises concurrent attempts for
+    one email, so the lock cannot be raced past, and it remembers the current lock."""
+
+    email = models.CharField(primary_key=True, max_length=254)
+    # Failures before this instant no longer count (a success or a reset cleared them).
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class EmailToken(models.Model):
+    """Single-use tokens sent by mail; only the SHA-256 of the token is stored."""
+
+    class Purpose(models.TextChoices):
+        VERIFY_EMAIL = "verify_email"
+        RESET_PASSWORD = "reset_password"  # noqa: S105 - a purpose, not a password
+        CHANGE_EMAIL = "change_email"
+        MAGIC_LINK = "magic_link"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_tokens")
+    purpose = models.CharField(max_length=32, choices=Purpose.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    new_email = models.EmailField(max_length=254, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "purpose"], name="accounts_emailtoken_user_purp")]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} token"
+
+
+class SignupDay(models.Model):
+    """Registrations per UTC day, counted under a row lock so MAX_DAILY_SIGNUPS holds exactly."""
+
+    day = models.DateField(primary_key=True)
+    count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.count}"
+
+
+class OutboxMessage(models.Model):
+    """Mail, written in the transaction of the action that sends it; delivered after commit and
+    retried by `process_outbox`. Bodies hold links with tokens, so they are KEK-wrapped at rest
+    and dropped once delivered."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENT = "sent"
+        FAILED = "failed"  # gave up after the last attempt
+
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="outbox_messages")
+    recipient = models.EmailField(max_length=254)
+    subject = models.CharField(max_length=300)
+    template = models.CharField(max_length=64)
+    body_wrapped = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="accounts_outbox_due")]
+
+    def __str__(self) -> str:
+        return f"{self.template} → {self.status}"

@@ -1,7 +1,8 @@
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.api import JwksView
 from core.api import ApiNotFoundView, HealthView, ReadyView
 from core.urls import route
 
@@ -11,6 +12,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    path("api/v1/auth/", include("accounts.urls")),
+    *route(".well-known/jwks.json", JwksView.as_view()),
     # Last: whatever else is under /api/ is a JSON 404, in DEBUG too.
     re_path(r"^api/", ApiNotFoundView.as_view()),
 ]

@@ -11,7 +11,7 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from core import checks  # noqa: F401 - registers the configuration check
+        from core import checks, schema  # noqa: F401 - register the configuration check and the OpenAPI auth schemes
 
         if not settings.IS_PRODUCTION:
             for name in settings.MANA_INSECURE_DEFAULTS:

@@ -1,7 +1,25 @@
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
 
 def drop_trailing_slash_twins(endpoints: list[tuple[str, str, str, Any]], **kwargs: Any) -> list[tuple[str, str, str, Any]]:
     """Every route also answers with a trailing slash (core.urls.route); document it once."""
     paths = {path for path, *_ in endpoints}
     return [endpoint for endpoint in endpoints if not (endpoint[0].endswith("/") and endpoint[0][:-1] in paths)]
+
+
+class ServiceKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[misc]
+    target_class = "core.auth.ServiceKeyAuthentication"
+    name = "serviceKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "apiKey", "in": "header", "name": "X-Service-Key"}
+
+
+class BearerScheme(OpenApiAuthenticationExtension):  # type: ignore[misc]
+    target_class = "accounts.authentication.BearerAuthentication"
+    name = "bearer"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

@@ -82,6 +82,14 @@ WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGIN", default=[BASE_URL])
 CORS_ORIGINS = env.list("CORS_ORIGINS", default=["http://localhost:5173"])
 COOKIE_DOMAIN = env.str("COOKIE_DOMAIN", default="") or None
 
+# Mail goes to the notification service when it is configured, else to the console; either way
+# it is kept in the outbox first (accounts.mail).
+MAILERS = {
+    "default": {
+        "BACKEND": "accounts.mail_backend.NotifyEmailBackend" if MANA_NOTIFY_URL else "django.core.mail.backends.console.EmailBackend",
+    }
+}
+
 SENTRY_DSN = env.str("GLITCHTIP_DSN", default="") or env.str("SENTRY_DSN", default="")
 MAX_DAILY_SIGNUPS = env.int("MAX_DAILY_SIGNUPS", default=0)
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)

@@ -1,0 +1,267 @@
+"""Thin HTTP edges of /api/v1/auth: parse, call one service, serialize."""
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import translation
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import jwt, selectors, services
+from accounts.authentication import BearerAuthentication, actor_of, session_id_of
+from accounts.models import User
+from accounts.serializers import (
+    ChangeEmailInput,
+    ChangePasswordInput,
+    EmailInput,
+    JwksSerializer,
+    LoginInput,
+    LogoutInput,
+    MessageSerializer,
+    PasswordInput,
+    ProfileInput,
+    RefreshInput,
+    RegisterInput,
+    ResetPasswordInput,
+    SecurityEventListSerializer,
+    SecurityEventSerializer,
+    SessionListSerializer,
+    SessionSerializer,
+    SignInSerializer,
+    SignupStatusSerializer,
+    TokenInput,
+    TokenPairSerializer,
+    UserEnvelopeSerializer,
+    UserSerializer,
+    ValidateResultSerializer,
+)
+from core.auth import ServiceKeyAuthentication
+from core.serializers import ErrorEnvelopeSerializer, SuccessSerializer
+
+DEVICE_COOKIE = "mana_device"
+DEVICE_COOKIE_AGE = timedelta(days=365)
+NO_STORE = {"Cache-Control": "no-store"}
+ERRORS = {400: ErrorEnvelopeSerializer, 401: ErrorEnvelopeSerializer, 403: ErrorEnvelopeSerializer, 404: ErrorEnvelopeSerializer,
+          409: ErrorEnvelopeSerializer, 429: ErrorEnvelopeSerializer, 503: ErrorEnvelopeSerializer}  # fmt: skip
+
+
+def parsed(serializer_class: type[serializers.Serializer[Any]], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def token_pair_body(tokens: services.TokenPair) -> dict[str, Any]:
+    return {
+        "accessToken": tokens.access_token,
+        "refreshToken": tokens.refresh_token,
+        "tokenType": "Bearer",
+        "expiresIn": int(jwt.ACCESS_TOKEN_LIFETIME.total_seconds()),
+    }
+
+
+def sign_in_response(sign_in: services.SignIn) -> Response:
+    """The one answer of every sign-in that ends in tokens (API.md)."""
+    body = {"user": UserSerializer(sign_in.user).data, **token_pair_body(sign_in.tokens), "deviceToken": sign_in.device_token}
+    response = Response(body, headers=NO_STORE)
+    response.set_cookie(
+        DEVICE_COOKIE,
+        sign_in.device_token,
+        max_age=int(DEVICE_COOKIE_AGE.total_seconds()),
+        httponly=True,
+        secure=settings.SESSION_COOKIE_SECURE,
+        samesite="Lax",
+        domain=settings.COOKIE_DOMAIN,
+    )
+    return response
+
+
+def success() -> Response:
+    return Response({"success": True})
+
+
+class PublicView(APIView):
+    authentication_classes = ()
+
+
+class UserView(APIView):
+    authentication_classes = (BearerAuthentication,)
+    permission_classes = (IsAuthenticated,)
+
+
+class SignupStatusView(PublicView):
+    @extend_schema(responses={200: SignupStatusSerializer}, tags=["auth"])
+    def get(self, request: Request) -> Response:
+        return Response(services.signup_status())
+
+
+class RegisterView(PublicView):
+    @extend_schema(request=RegisterInput, responses={201: UserEnvelopeSerializer, **ERRORS}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        data = parsed(RegisterInput, request)
+        language = translation.get_language_from_request(request._request)
+        user = services.user_register(email=data["email"], password=data["password"], name=data["name"], language=language, request=request)
+        return Response({"user": UserSerializer(user).data}, status=201)
+
+
+class VerifyEmailView(PublicView):
+    @extend_schema(request=TokenInput, responses={200: SignInSerializer, **ERRORS}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        return sign_in_response(services.email_verify(token=parsed(TokenInput, request)["token"], request=request))
+
+
+class ResendVerificationView(PublicView):
+    @extend_schema(request=EmailInput, responses={200: SuccessSerializer, **ERRORS}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        services.verification_resend(email=parsed(EmailInput, request)["email"], request=request)
+        return success()
+
+
+class LoginView(PublicView):
+    @extend_schema(request=LoginInput, responses={200: SignInSerializer, **ERRORS}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        data = parsed(LoginInput, request)
+        device_token = data.get("deviceToken") or request.COOKIES.get(DEVICE_COOKIE)
+        return sign_in_response(services.login(email=data["email"], password=data["password"], device_token=device_token, request=request))
+
+
+class RefreshView(PublicView):
+    @extend_schema(request=RefreshInput, responses={200: TokenPairSerializer, **ERRORS}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        tokens = services.token_refresh(refresh_token=parsed(RefreshInput, request)["refreshToken"], request=request)
+        return Response(token_pair_body(tokens), headers=NO_STORE)
+
+
+class SessionToTokenView(APIView):
+    """The browser pages' Django session → a token pair for the platform's web apps."""
+
+    authentication_classes = (SessionAuthentication,)
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(request=None, responses={200: TokenPairSerializer, **ERRORS}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        tokens = services.session_start(user=actor_of(request), request=request, method="browser_session")
+        return Response(token_pair_body(tokens), headers=NO_STORE)
+
+
+class LogoutView(APIView):
+    authentication_classes = (BearerAuthentication,)
+
+    @extend_schema(request=LogoutInput, responses={200: SuccessSerializer, **ERRORS}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        data = parsed(LogoutInput, request)
+        services.logout(
+            request=request,
+            actor=request.user if isinstance(request.user, User) else None,
+            session_id=session_id_of(request),
+            refresh_token=data.get("refreshToken"),
+        )
+        return success()
+
+
+class ValidateView(APIView):
+    """For sibling services (with X-Service-Key) and clients alike; a wrong service key is 401."""
+
+    authentication_classes = (ServiceKeyAuthentication,)
+
+    @extend_schema(request=TokenInput, responses={200: ValidateResultSerializer, **ERRORS}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        check = services.access_token_check(parsed(TokenInput, request)["token"])
+        if check.valid:
+            return Response({"valid": True, "payload": check.payload})
+        return Response({"valid": False, "reason": check.reason})
+
+
+class JwksView(PublicView):
+    @extend_schema(responses={200: JwksSerializer}, tags=["auth"])
+    def get(self, request: Request) -> Response:
+        return Response(jwt.jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+
+class ForgotPasswordView(PublicView):
+    @extend_schema(request=EmailInput, responses={200: SuccessSerializer, **ERRORS}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        services.password_reset_request(email=parsed(EmailInput, request)["email"], request=request)
+        return success()
+
+
+class ResetPasswordView(PublicView):
+    @extend_schema(request=ResetPasswordInput, responses={200: SuccessSerializer, **ERRORS}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        data = parsed(ResetPasswordInput, request)
+        services.password_reset_complete(token=data["token"], new_password=data["newPassword"], request=request)
+        return success()
+
+
+class ProfileView(UserView):
+    @extend_schema(responses={200: UserEnvelopeSerializer, **ERRORS}, tags=["auth"])
+    def get(self, request: Request) -> Response:
+        return Response({"user": UserSerializer(actor_of(request)).data})
+
+    @extend_schema(request=ProfileInput, responses={200: UserEnvelopeSerializer, **ERRORS}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        user = services.profile_update(actor=actor_of(request), request=request, **parsed(ProfileInput, request))
+        return Response({"user": UserSerializer(user).data})
+
+
+class ChangeEmailView(UserView):
+    @extend_schema(request=ChangeEmailInput, responses={200: MessageSerializer, **ERRORS}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        data = parsed(ChangeEmailInput, request)
+        services.email_change_request(actor=actor_of(request), new_email=data["newEmail"], password=data["password"], request=request)
+        return Response({"success": True, "message": "A confirmation link was sent to the new address."})
+
+
+class ConfirmEmailChangeView(PublicView):
+    @extend_schema(request=TokenInput, responses={200: UserEnvelopeSerializer, **ERRORS}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        user = services.email_change_confirm(token=parsed(TokenInput, request)["token"], request=request)
+        return Response({"user": UserSerializer(user).data})
+
+
+class ChangePasswordView(UserView):
+    @extend_schema(request=ChangePasswordInput, responses={200: SuccessSerializer, **ERRORS}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        data = parsed(ChangePasswordInput, request)
+        services.password_change(
+            actor=actor_of(request),
+            current_password=data["currentPassword"],
+            new_password=data["newPassword"],
+            session_id=session_id_of(request),
+            request=request,
+        )
+        return success()
+
+
+class AccountView(UserView):
+    @extend_schema(request=PasswordInput, responses={200: SuccessSerializer, **ERRORS}, tags=["auth"])
+    def delete(self, request: Request) -> Response:
+        services.account_delete(actor=actor_of(request), password=parsed(PasswordInput, request)["password"], request=request)
+        return success()
+
+
+class SessionsView(UserView):
+    @extend_schema(responses={200: SessionListSerializer, **ERRORS}, tags=["auth"])
+    def get(self, request: Request) -> Response:
+        sessions = selectors.sessions_active(actor=actor_of(request))
+        context = {"current_session_id": session_id_of(request)}
+        return Response({"sessions": SessionSerializer(sessions, many=True, context=context).data})
+
+
+class SessionView(UserView):
+    @extend_schema(responses={200: SuccessSerializer, **ERRORS}, tags=["auth"])
+    def delete(self, request: Request, session_id: str) -> Response:
+        services.session_revoke(actor=actor_of(request), session_id=session_id, request=request)
+        return success()
+
+
+class SecurityEventsView(UserView):
+    @extend_schema(responses={200: SecurityEventListSerializer, **ERRORS}, tags=["auth"])
+    def get(self, request: Request) -> Response:
+        return Response({"events": SecurityEventSerializer(selectors.security_events_recent(actor=actor_of(request)), many=True).data})

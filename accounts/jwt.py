@@ -1,0 +1,203 @@
+"""EdDSA access tokens: signing keys in the database (private half KEK-wrapped), `kid` in every
+header, verification by kid, the JWKS. A thin layer over simplejwt's TokenBackend, which keeps
+the claim checks (aud, iss, exp) in one well-tested place.
+
+Keys are immutable once made, so each process keeps the ones it has loaded; which key is active
+is re-read every ACTIVE_KEY_TTL seconds, so a rotation reaches every worker within that time.
+"""
+
+import base64
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import jwt as pyjwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken
+
+from accounts.models import SigningKey
+from core.keyring import get_keyring
+
+ALGORITHM = "EdDSA"
+ACCESS_TOKEN_LIFETIME = timedelta(minutes=15)
+ACTIVE_KEY_TTL = 30.0
+# A retired key stays published while tokens it signed can still be valid, plus the time other
+# workers may keep signing with it before they notice the rotation.
+PUBLISH_AFTER_RETIREMENT = ACCESS_TOKEN_LIFETIME + timedelta(seconds=ACTIVE_KEY_TTL) + timedelta(minutes=1)
+
+
+class TokenExpiredError(Exception):
+    pass
+
+
+class TokenInvalidError(Exception):
+    pass
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _aad(kid: str) -> bytes:
+    return f"jwt-signing-key:{kid}".encode()
+
+
+@dataclass(frozen=True)
+class LoadedKey:
+    kid: str
+    private: Ed25519PrivateKey | None
+    public: Ed25519PublicKey
+
+    def backend(self) -> TokenBackend:
+        return _KidTokenBackend(self, audience=settings.JWT_AUDIENCE, issuer=settings.BASE_URL)
+
+
+class _KidTokenBackend(TokenBackend):
+    """simplejwt's backend, with the key id in the header and the key objects ready-made."""
+
+    def __init__(self, key: LoadedKey, *, audience: str, issuer: str) -> None:
+        super().__init__(ALGORITHM, audience=audience, issuer=issuer)
+        self.key = key
+
+    def encode(self, payload: dict[str, Any]) -> str:
+        if self.key.private is None:
+            raise RuntimeError(f"signing key {self.key.kid} is retired and cannot sign")
+        claims = payload | {"aud": self.audience, "iss": self.issuer}
+        return pyjwt.encode(claims, self.key.private, algorithm=ALGORITHM, headers={"kid": self.key.kid})
+
+    def get_verifying_key(self, token: Any) -> Any:
+        return self.key.public
+
+
+class _KeyCache:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: dict[str, LoadedKey] = {}
+        self._active: tuple[str, float] | None = None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._keys.clear()
+            self._active = None
+
+    def key(self, kid: str) -> LoadedKey | None:
+        loaded = self._keys.get(kid)
+        if loaded is None:
+            row = SigningKey.objects.filter(kid=kid).first()
+            if row is None:
+                return None
+            loaded = _load(row)
+            with self._lock:
+                self._keys[kid] = loaded
+        return loaded
+
+    def active(self) -> LoadedKey:
+        cached = self._active
+        if cached is not None and time.monotonic() - cached[1] < ACTIVE_KEY_TTL:
+            key = self.key(cached[0])
+            if key is not None:
+                return key
+        row = SigningKey.objects.filter(active=True).first() or _create_first_key()
+        loaded = _load(row)
+        with self._lock:
+            self._keys[row.kid] = loaded
+            self._active = (row.kid, time.monotonic())
+        return loaded
+
+
+def _load(row: SigningKey) -> LoadedKey:
+    public = Ed25519PublicKey.from_public_bytes(base64.urlsafe_b64decode(row.public_key + "=" * (-len(row.public_key) % 4)))
+    private = None
+    if row.active:
+        private_bytes = get_keyring().unwrap_text(row.private_key_wrapped, aad=_aad(row.kid))
+        private = Ed25519PrivateKey.from_private_bytes(private_bytes)
+    return LoadedKey(kid=row.kid, private=private, public=public)
+
+
+_cache = _KeyCache()
+
+
+def _new_key_row(*, active: bool) -> SigningKey:
+    private = Ed25519PrivateKey.generate()
+    raw_private = private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    raw_public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    kid = f"{timezone.now():%Y%m%d}-{secrets.token_hex(4)}"
+    return SigningKey(
+        kid=kid, private_key_wrapped=get_keyring().wrap_text(raw_private, aad=_aad(kid)), public_key=_b64url(raw_public), active=active
+    )
+
+
+def _create_first_key() -> SigningKey:
+    """The first token ever issued makes the first key. Two workers racing here both end up with
+    the one the unique index let in."""
+    try:
+        with transaction.atomic():
+            row = _new_key_row(active=True)
+            row.save(force_insert=True)
+            return row
+    except IntegrityError:
+        return SigningKey.objects.get(active=True)
+
+
+def signing_key_rotate() -> SigningKey:
+    """A new active key; the old one signs no more but stays in the JWKS until its tokens expire."""
+    with transaction.atomic():
+        now = timezone.now()
+        SigningKey.objects.select_for_update().filter(active=True).update(active=False, retired_at=now)
+        row = _new_key_row(active=True)
+        row.save(force_insert=True)
+    _cache.clear()
+    return row
+
+
+def clear_key_cache() -> None:
+    _cache.clear()
+
+
+def encode_access_token(claims: dict[str, Any]) -> str:
+    now = timezone.now()
+    payload = claims | {"iat": int(now.timestamp()), "exp": int((now + ACCESS_TOKEN_LIFETIME).timestamp())}
+    return _cache.active().backend().encode(payload)
+
+
+def decode_access_token(token: str) -> dict[str, Any]:
+    """Verify signature (by kid), aud, iss and exp. Raises TokenExpiredError or TokenInvalidError."""
+    try:
+        header = pyjwt.get_unverified_header(token)
+    except pyjwt.InvalidTokenError as exc:
+        raise TokenInvalidError from exc
+    kid = header.get("kid")
+    if header.get("alg") != ALGORITHM or not isinstance(kid, str):
+        raise TokenInvalidError
+    key = _cache.key(kid)
+    if key is None:
+        raise TokenInvalidError
+    try:
+        return key.backend().decode(token)  # type: ignore[arg-type] # simplejwt's Token type is its own wrapper; it takes the string
+    except TokenBackendExpiredToken as exc:
+        raise TokenExpiredError from exc
+    except TokenBackendError as exc:
+        raise TokenInvalidError from exc
+
+
+def published_keys() -> list[SigningKey]:
+    cutoff = timezone.now() - PUBLISH_AFTER_RETIREMENT
+    keys = list(SigningKey.objects.filter(active=True)) or [_create_first_key()]
+    return keys + list(SigningKey.objects.filter(active=False, retired_at__gt=cutoff).order_by("-retired_at"))
+
+
+def jwks() -> dict[str, list[dict[str, str]]]:
+    return {
+        "keys": [
+            {"kty": "OKP", "crv": "Ed25519", "x": key.public_key, "kid": key.kid, "alg": ALGORITHM, "use": "sig"}
+            for key in published_keys()
+        ]
+    }

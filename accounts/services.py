@@ -1,0 +1,543 @@
+"""Account writes: registration, sign-in and its lockout, sessions and tokens, password and
+email flows. Views stay thin and call one function here.
+
+Failures that must leave a trace (attempt rows, lock state, security events) are decided inside
+a transaction that commits, and raised only after it; a database or network error anywhere rolls
+the whole attempt back and counts nothing (DESIGN.md rule 2).
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts import jwt
+from accounts.mail import mail_enqueue
+from accounts.models import (
+    DeviceToken,
+    EmailToken,
+    LockoutState,
+    LoginAttempt,
+    RefreshToken,
+    Session,
+    SignupDay,
+    User,
+)
+from core import ratelimit
+from core.errors import ApiError, ErrorCode
+from core.ratelimit import Limit
+from core.requests import client_ip, user_agent
+from core.secrets import new_token, token_hash
+from core.services import security_event_record
+from core.text import normalise_email
+
+logger = logging.getLogger(__name__)
+
+SESSION_LIFETIME = timedelta(days=30)
+REFRESH_REUSE_GRACE = timedelta(seconds=10)
+LOCK_THRESHOLD = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+LOCK_DURATION = timedelta(minutes=30)
+DEVICE_FAILURE_LIMIT = 10
+PASSWORD_MAX_LENGTH = 128
+TOKEN_LIFETIMES: dict[str, timedelta] = {
+    EmailToken.Purpose.VERIFY_EMAIL: timedelta(hours=24),
+    EmailToken.Purpose.RESET_PASSWORD: timedelta(hours=1),
+    EmailToken.Purpose.CHANGE_EMAIL: timedelta(hours=24),
+    EmailToken.Purpose.MAGIC_LINK: timedelta(minutes=10),
+}
+
+LOGIN_LIMIT = Limit("login", 30, 60)
+REGISTER_LIMIT = Limit("register", 10, 3600)
+FORGOT_PASSWORD_LIMIT = Limit("forgot-password", 5, 900)
+RESEND_VERIFICATION_LIMIT = Limit("resend-verification", 5, 900)
+
+
+# --- small shared pieces ----------------------------------------------------------------------
+def _ip(request: HttpRequest | None) -> str:
+    return (client_ip(request) if request is not None else None) or "unknown"
+
+
+def email_fingerprint(email: str) -> str:
+    """Identifies an address in events that are not its owner's, without spelling it out."""
+    return token_hash(f"email:{email}")[:16]
+
+
+def password_check_strength(password: str, *, user: User | None = None, field: str = "password") -> None:
+    messages: list[str] = []
+    if len(password) > PASSWORD_MAX_LENGTH:
+        messages.append(f"Use at most {PASSWORD_MAX_LENGTH} characters.")
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        messages.extend(str(message) for message in exc.messages)
+    if messages:
+        raise ApiError(ErrorCode.WEAK_PASSWORD, fields={field: messages})
+
+
+_dummy_hash: str | None = None
+
+
+def _spend_hashing_time(password: str) -> None:
+    """Verify against a throwaway hash, so an unknown email costs what a wrong password costs."""
+    global _dummy_hash  # an immutable constant, computed once per process
+    if _dummy_hash is None:
+        _dummy_hash = make_password(new_token())
+    check_password(password, _dummy_hash)
+
+
+def _password_matches(user: User | None, password: str) -> bool:
+    if user is None or not user.is_active or not user.has_usable_password():
+        _spend_hashing_time(password)
+        return False
+    # check_password re-hashes with the preferred hasher (PBKDF2 → Argon2id) on success.
+    return user.check_password(password)
+
+
+# --- tokens and sessions ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    session: Session
+
+
+@dataclass(frozen=True)
+class SignIn:
+    user: User
+    tokens: TokenPair
+    device_token: str
+
+
+def _access_claims(user: User, session: Session) -> dict[str, Any]:
+    return {"sub": user.id, "email": user.email, "role": user.role, "tier": user.tier, "sid": session.id}
+
+
+def _issue_refresh_token(session: Session) -> str:
+    raw = new_token()
+    RefreshToken.objects.create(session=session, token_hash=token_hash(raw))
+    return raw
+
+
+def session_start(*, user: User, request: HttpRequest | None, method: str) -> TokenPair:
+    now = timezone.now()
+    session = Session.objects.create(
+        user=user,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + SESSION_LIFETIME,
+        ip_address=client_ip(request) if request is not None else None,
+        user_agent=user_agent(request) if request is not None else "",
+        method=method,
+    )
+    return TokenPair(jwt.encode_access_token(_access_claims(user, session)), _issue_refresh_token(session), session)
+
+
+def _valid_device_token(raw: str | None, user: User | None) -> DeviceToken | None:
+    if not raw or user is None:
+        return None
+    return DeviceToken.objects.filter(token_hash=token_hash(raw), user=user, revoked_at__isnull=True).first()
+
+
+def sign_in_complete(*, user: User, request: HttpRequest | None, method: str, device_token: str | None = None) -> SignIn:
+    """The end of every sign-in that hands out tokens (password, 2FA, magic link, passkey,
+    email verification): a session, a token pair and a device token, and one event."""
+    device = _valid_device_token(device_token, user)
+    if device is not None and device_token:
+        raw_device = device_token
+        DeviceToken.objects.filter(pk=device.pk).update(last_used_at=timezone.now())
+    else:
+        raw_device = new_token()
+        DeviceToken.objects.create(user=user, token_hash=token_hash(raw_device))
+    tokens = session_start(user=user, request=request, method=method)
+    security_event_record(
+        type="LOGIN_SUCCESS", user_id=user.id, request=request, metadata={"method": method, "sessionId": tokens.session.id}
+    )
+    return SignIn(user=user, tokens=tokens, device_token=raw_device)
+
+
+def token_refresh(*, refresh_token: str, request: HttpRequest | None) -> TokenPair:
+    now = timezone.now()
+    reused_session: Session | None = None
+    with transaction.atomic():
+        row = RefreshToken.objects.select_for_update().select_related("session__user").filter(token_hash=token_hash(refresh_token)).first()
+        if row is None or row.session.revoked_at is not None or not row.session.user.is_active:
+            raise ApiError(ErrorCode.TOKEN_INVALID, status=401)
+        session = row.session
+        if session.expires_at <= now:
+            raise ApiError(ErrorCode.TOKEN_EXPIRED)
+        if row.used_at is not None:
+            if now - row.used_at <= REFRESH_REUSE_GRACE:
+                # A retry of a request whose answer got lost: refuse it, but do not punish it.
+                raise ApiError(ErrorCode.TOKEN_INVALID, status=401)
+            Session.objects.filter(pk=session.pk).update(revoked_at=now)
+            reused_session = session
+        else:
+            row.used_at = now
+            row.save(update_fields=["used_at"])
+            Session.objects.filter(pk=session.pk).update(last_seen_at=now, expires_at=now + SESSION_LIFETIME)
+            pair = TokenPair(jwt.encode_access_token(_access_claims(session.user, session)), _issue_refresh_token(session), session)
+    if reused_session is not None:
+        security_event_record(
+            type="REFRESH_TOKEN_REUSE", user_id=reused_session.user_id, request=request, metadata={"sessionId": reused_session.id}
+        )
+        raise ApiError(ErrorCode.TOKEN_INVALID, status=401)
+    return pair
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    valid: bool
+    payload: dict[str, Any] | None = None
+    reason: str = ""
+    session: Session | None = None
+
+
+def access_token_check(token: str) -> TokenCheck:
+    """Signature, claims, and the session behind the token: revoked or expired sessions fail."""
+    try:
+        payload = jwt.decode_access_token(token)
+    except jwt.TokenExpiredError:
+        return TokenCheck(valid=False, reason="expired")
+    except jwt.TokenInvalidError:
+        return TokenCheck(valid=False, reason="invalid")
+    session = Session.objects.select_related("user").filter(pk=payload.get("sid"), user_id=payload.get("sub")).first()
+    if session is None or session.revoked_at is not None or not session.user.is_active:
+        return TokenCheck(valid=False, reason="revoked")
+    if session.expires_at <= timezone.now():
+        return TokenCheck(valid=False, reason="expired")
+    return TokenCheck(valid=True, payload=payload, session=session)
+
+
+def session_revoke(*, actor: User, session_id: str, request: HttpRequest | None, event: str = "SESSION_REVOKED") -> None:
+    revoked = Session.objects.filter(pk=session_id, user=actor, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    if not revoked and not Session.objects.filter(pk=session_id, user=actor).exists():
+        raise ApiError(ErrorCode.NOT_FOUND)
+    security_event_record(type=event, user_id=actor.id, request=request, metadata={"sessionId": session_id})
+
+
+def _revoke_sessions(user: User, *, keep: str | None = None) -> int:
+    return Session.objects.filter(user=user, revoked_at__isnull=True).exclude(pk=keep or "").update(revoked_at=timezone.now())
+
+
+def logout(*, request: HttpRequest, actor: User | None, session_id: str | None, refresh_token: str | None) -> None:
+    if actor is not None and session_id is not None:
+        session_revoke(actor=actor, session_id=session_id, request=request, event="LOGOUT")
+        return
+    if refresh_token:
+        row = RefreshToken.objects.select_related("session").filter(token_hash=token_hash(refresh_token)).first()
+        if row is not None:
+            Session.objects.filter(pk=row.session_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+            security_event_record(type="LOGOUT", user_id=row.session.user_id, request=request, metadata={"sessionId": row.session_id})
+        return  # an unknown token is already signed out
+    raise ApiError(ErrorCode.UNAUTHORIZED)
+
+
+# --- password sign-in and the lockout ---------------------------------------------------------
+def _lock_state(email: str) -> LockoutState:
+    """The email's lockout row, locked for this transaction: concurrent attempts queue here."""
+    state, _ = LockoutState.objects.select_for_update().get_or_create(email=email)
+    return state
+
+
+def _record_attempt(
+    email: str, request: HttpRequest | None, outcome: str, *, device: DeviceToken | None = None, method: str = "password"
+) -> None:
+    LoginAttempt.objects.create(
+        email=email, method=method, ip_address=client_ip(request) if request else None, outcome=outcome, device_token=device
+    )
+
+
+def _counted_failures(state: LockoutState, now: datetime) -> int:
+    since = now - FAILURE_WINDOW
+    if state.cleared_at and state.cleared_at > since:
+        since = state.cleared_at
+    return LoginAttempt.objects.filter(
+        email=state.email, outcome=LoginAttempt.Outcome.FAILURE, device_token__isnull=True, created_at__gt=since
+    ).count()
+
+
+def _register_failure(
+    state: LockoutState, user: User | None, device: DeviceToken | None, request: HttpRequest | None, now: datetime, *, method: str
+) -> None:
+    """A credential failure (INVALID_CREDENTIALS or TWO_FACTOR_FAILED), and nothing else, lands here."""
+    _record_attempt(state.email, request, LoginAttempt.Outcome.FAILURE, device=device, method=method)
+    metadata: dict[str, Any] = {"method": method} | ({} if user else {"emailFingerprint": email_fingerprint(state.email)})
+    security_event_record(type="LOGIN_FAILURE", user_id=user.id if user else None, request=request, metadata=metadata)
+    if device is not None:
+        # Failures from a known device count against that device only; too many void it.
+        device_failures = LoginAttempt.objects.filter(
+            device_token=device, outcome=LoginAttempt.Outcome.FAILURE, created_at__gt=now - FAILURE_WINDOW
+        ).count()
+        if device_failures >= DEVICE_FAILURE_LIMIT:
+            DeviceToken.objects.filter(pk=device.pk).update(revoked_at=now)
+        return
+    if _counted_failures(state, now) >= LOCK_THRESHOLD and not (state.locked_until and state.locked_until > now):
+        state.locked_at = now
+        state.locked_until = now + LOCK_DURATION
+        state.save(update_fields=["locked_at", "locked_until"])
+        security_event_record(
+            type="ACCOUNT_LOCKED",
+            user_id=user.id if user else None,
+            request=request,
+            metadata={"lockedUntil": state.locked_until.isoformat()},
+        )
+        if user is not None:
+            reset_link = _email_token_link(user, EmailToken.Purpose.RESET_PASSWORD, "reset-password")
+            mail_enqueue(template="account_locked", recipient=user.email, user=user, context={"name": user.name, "link": reset_link})
+
+
+def _retry_after(until: datetime, now: datetime) -> int:
+    return max(1, int((until - now).total_seconds() + 0.999))
+
+
+def _password_attempt(email: str, password: str, device_token: str | None, request: HttpRequest | None) -> SignIn | ApiError:
+    """One password attempt under the email's row lock. Returns the error instead of raising it,
+    so the attempt, lock and events it wrote commit with the transaction."""
+    now = timezone.now()
+    with transaction.atomic():
+        state = _lock_state(email)
+        user = User.objects.filter(email=email).first()
+        device = _valid_device_token(device_token, user)
+        if state.locked_until and state.locked_until > now and device is None:
+            _record_attempt(email, request, LoginAttempt.Outcome.BLOCKED)
+            return ApiError(ErrorCode.ACCOUNT_LOCKED, retry_after=_retry_after(state.locked_until, now))
+        if not _password_matches(user, password) or user is None:
+            _register_failure(state, user, device, request, now, method="password")
+            return ApiError(ErrorCode.INVALID_CREDENTIALS)
+        if not user.email_verified:
+            return ApiError(ErrorCode.EMAIL_NOT_VERIFIED)
+        _record_attempt(email, request, LoginAttempt.Outcome.SUCCESS, device=device)
+        if not (state.locked_until and state.locked_until > now):
+            state.cleared_at = now
+            state.save(update_fields=["cleared_at"])
+        return sign_in_complete(user=user, request=request, method="password", device_token=device_token)
+
+
+def login(*, email: str, password: str, device_token: str | None, request: HttpRequest) -> SignIn:
+    ratelimit.enforce(LOGIN_LIMIT, _ip(request))
+    try:
+        result = _password_attempt(normalise_email(email), password, device_token, request)
+    except DatabaseError:
+        _record_service_error(request, "login")
+        raise
+    if isinstance(result, ApiError):
+        raise result
+    return result
+
+
+def _record_service_error(request: HttpRequest | None, action: str) -> None:
+    """Leave a SERVICE_ERROR event if the database still takes writes; never mask the error."""
+    try:
+        with transaction.atomic():
+            security_event_record(type="SERVICE_ERROR", request=request, metadata={"action": action})
+    except DatabaseError:
+        logger.warning("could not record SERVICE_ERROR for %s: the database refuses writes", action)
+
+
+def lockout_clear(*, email: str) -> None:
+    now = timezone.now()
+    LockoutState.objects.filter(email=normalise_email(email)).update(cleared_at=now, locked_until=None)
+
+
+def password_reauthenticate(*, user: User, password: str, request: HttpRequest | None, method: str = "reauth") -> None:
+    """Confirm a signed-in user's password before a sensitive change. A wrong password is a
+    credential failure like at sign-in: it counts toward the lockout."""
+    with transaction.atomic():
+        state = _lock_state(user.email)
+        now = timezone.now()
+        if state.locked_until and state.locked_until > now:
+            error = ApiError(ErrorCode.ACCOUNT_LOCKED, retry_after=_retry_after(state.locked_until, now))
+        elif _password_matches(user, password):
+            return
+        else:
+            _register_failure(state, user, None, request, now, method=method)
+            error = ApiError(ErrorCode.INVALID_CREDENTIALS)
+    raise error
+
+
+# --- registration and email verification -------------------------------------------------------
+def signup_status(*, today: datetime | None = None) -> dict[str, Any]:
+    now = today or timezone.now()
+    day = now.date()
+    taken = SignupDay.objects.filter(day=day).values_list("count", flat=True).first() or 0
+    limit = settings.MAX_DAILY_SIGNUPS
+    resets_at = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo)
+    return {
+        "registrationOpen": limit == 0 or taken < limit,
+        "spotsRemaining": None if limit == 0 else max(limit - taken, 0),
+        "totalToday": taken,
+        "limit": limit or None,
+        "resetsAt": resets_at.isoformat(),
+    }
+
+
+def _count_signup() -> None:
+    """Take one of today's places, under a row lock so the cap holds under concurrency."""
+    day = timezone.now().date()
+    counter, _ = SignupDay.objects.select_for_update().get_or_create(day=day)
+    if settings.MAX_DAILY_SIGNUPS and counter.count >= settings.MAX_DAILY_SIGNUPS:
+        raise ApiError(ErrorCode.SIGNUP_LIMIT_REACHED)
+    SignupDay.objects.filter(day=day).update(count=F("count") + 1)
+
+
+def _email_token_create(user: User, purpose: str, *, new_email: str = "") -> str:
+    raw = new_token()
+    now = timezone.now()
+    # A new token of a purpose voids the older ones: only the latest link works.
+    EmailToken.objects.filter(user=user, purpose=purpose, used_at__isnull=True).update(used_at=now)
+    EmailToken.objects.create(
+        user=user, purpose=purpose, token_hash=token_hash(raw), new_email=new_email, expires_at=now + TOKEN_LIFETIMES[purpose]
+    )
+    return raw
+
+
+def _email_token_link(user: User, purpose: str, page: str, *, new_email: str = "") -> str:
+    return f"{settings.BASE_URL}/{page}?token={_email_token_create(user, purpose, new_email=new_email)}"
+
+
+def _email_token_redeem(raw: str, purpose: str) -> EmailToken:
+    """Mark a mailed token used (row-locked: a token works once, even under concurrency)."""
+    row = EmailToken.objects.select_for_update().select_related("user").filter(token_hash=token_hash(raw), purpose=purpose).first()
+    if row is None or row.used_at is not None or not row.user.is_active:
+        raise ApiError(ErrorCode.TOKEN_INVALID)
+    if row.expires_at <= timezone.now():
+        raise ApiError(ErrorCode.TOKEN_EXPIRED)
+    row.used_at = timezone.now()
+    row.save(update_fields=["used_at"])
+    return row
+
+
+def _send_verification(user: User) -> None:
+    link = _email_token_link(user, EmailToken.Purpose.VERIFY_EMAIL, "verify-email")
+    mail_enqueue(template="verify_email", recipient=user.email, user=user, context={"name": user.name, "link": link})
+
+
+def user_register(*, email: str, password: str, name: str, language: str, request: HttpRequest) -> User:
+    ratelimit.enforce(REGISTER_LIMIT, _ip(request))
+    email = normalise_email(email)
+    password_check_strength(password, user=User(email=email, name=name))
+    try:
+        with transaction.atomic():
+            if User.objects.filter(email=email).exists():
+                raise ApiError(ErrorCode.EMAIL_ALREADY_REGISTERED)
+            _count_signup()
+            user = User.objects.create_user(email, password, name=name, locale=language)
+            _send_verification(user)
+            security_event_record(type="REGISTER", user_id=user.id, request=request)
+    except IntegrityError as exc:
+        # Two registrations of one address at once: the unique index lets one in.
+        raise ApiError(ErrorCode.EMAIL_ALREADY_REGISTERED) from exc
+    return user
+
+
+def email_verify(*, token: str, request: HttpRequest) -> SignIn:
+    with transaction.atomic():
+        row = _email_token_redeem(token, EmailToken.Purpose.VERIFY_EMAIL)
+        user = row.user
+        if not user.email_verified:
+            user.email_verified = True
+            user.save(update_fields=["email_verified", "updated_at"])
+            security_event_record(type="EMAIL_VERIFIED", user_id=user.id, request=request)
+        return sign_in_complete(user=user, request=request, method="email_verification")
+
+
+def verification_resend(*, email: str, request: HttpRequest) -> None:
+    ratelimit.enforce(RESEND_VERIFICATION_LIMIT, _ip(request))
+    with transaction.atomic():
+        user = User.objects.filter(email=normalise_email(email), is_active=True, email_verified=False).first()
+        if user is not None:
+            _send_verification(user)
+
+
+# --- password reset and change ----------------------------------------------------------------
+def password_reset_request(*, email: str, request: HttpRequest) -> None:
+    ratelimit.enforce(FORGOT_PASSWORD_LIMIT, _ip(request))
+    with transaction.atomic():
+        user = User.objects.filter(email=normalise_email(email), is_active=True).first()
+        if user is None:
+            return
+        link = _email_token_link(user, EmailToken.Purpose.RESET_PASSWORD, "reset-password")
+        mail_enqueue(template="reset_password", recipient=user.email, user=user, context={"name": user.name, "link": link})
+        security_event_record(type="PASSWORD_RESET_REQUESTED", user_id=user.id, request=request)
+
+
+def password_reset_complete(*, token: str, new_password: str, request: HttpRequest) -> None:
+    with transaction.atomic():
+        row = _email_token_redeem(token, EmailToken.Purpose.RESET_PASSWORD)
+        user = row.user
+        password_check_strength(new_password, user=user, field="newPassword")
+        user.set_password(new_password)
+        user.save(update_fields=["password", "updated_at"])
+        _revoke_sessions(user)
+        lockout_clear(email=user.email)
+        security_event_record(type="PASSWORD_RESET_COMPLETED", user_id=user.id, request=request)
+
+
+def password_change(*, actor: User, current_password: str, new_password: str, session_id: str | None, request: HttpRequest) -> None:
+    password_reauthenticate(user=actor, password=current_password, request=request)
+    password_check_strength(new_password, user=actor, field="newPassword")
+    with transaction.atomic():
+        actor.set_password(new_password)
+        actor.save(update_fields=["password", "updated_at"])
+        _revoke_sessions(actor, keep=session_id)
+        security_event_record(type="PASSWORD_CHANGED", user_id=actor.id, request=request)
+
+
+# --- profile, email change, deletion ----------------------------------------------------------
+def profile_update(*, actor: User, request: HttpRequest, **changes: str) -> User:
+    fields = [name for name in ("name", "image") if name in changes]
+    if fields:
+        for name in fields:
+            setattr(actor, name, changes[name])
+        actor.save(update_fields=[*fields, "updated_at"])
+        security_event_record(type="PROFILE_UPDATED", user_id=actor.id, request=request, metadata={"fields": fields})
+    return actor
+
+
+def email_change_request(*, actor: User, new_email: str, password: str, request: HttpRequest) -> None:
+    password_reauthenticate(user=actor, password=password, request=request)
+    new_email = normalise_email(new_email)
+    with transaction.atomic():
+        if User.objects.filter(email=new_email).exists():
+            raise ApiError(ErrorCode.EMAIL_ALREADY_REGISTERED)
+        link = _email_token_link(actor, EmailToken.Purpose.CHANGE_EMAIL, "confirm-email-change", new_email=new_email)
+        mail_enqueue(
+            template="confirm_email_change",
+            recipient=new_email,
+            user=actor,
+            context={"name": actor.name, "link": link, "new_email": new_email},
+        )
+        security_event_record(type="EMAIL_CHANGE_REQUESTED", user_id=actor.id, request=request)
+
+
+def email_change_confirm(*, token: str, request: HttpRequest) -> User:
+    try:
+        with transaction.atomic():
+            row = _email_token_redeem(token, EmailToken.Purpose.CHANGE_EMAIL)
+            user = row.user
+            old_email = user.email
+            user.email = row.new_email
+            user.email_verified = True
+            user.save(update_fields=["email", "email_verified", "updated_at"])
+            mail_enqueue(template="email_changed", recipient=old_email, user=user, context={"name": user.name, "new_email": user.email})
+            security_event_record(type="EMAIL_CHANGED", user_id=user.id, request=request)
+    except IntegrityError as exc:
+        raise ApiError(ErrorCode.EMAIL_ALREADY_REGISTERED) from exc
+    return user
+
+
+def account_delete(*, actor: User, password: str, request: HttpRequest) -> None:
+    password_reauthenticate(user=actor, password=password, request=request)
+    with transaction.atomic():
+        security_event_record(type="ACCOUNT_DELETED", user_id=actor.id, request=request)
+        actor.delete()
