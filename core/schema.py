@@ -9,7 +9,7 @@ def drop_trailing_slash_twins(endpoints: list[tuple[str, str, str, Any]], **kwar
     return [endpoint for endpoint in endpoints if not (endpoint[0].endswith("/") and endpoint[0][:-1] in paths)]
 
 
-class ServiceKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[misc]
+class ServiceKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     target_class = "core.auth.ServiceKeyAuthentication"
     name = "serviceKey"
 
@@ -17,7 +17,7 @@ class ServiceKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[misc]
         return {"type": "apiKey", "in": "header", "name": "X-Service-Key"}
 
 
-class BearerScheme(OpenApiAuthenticationExtension):  # type: ignore[misc]
+class BearerScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     target_class = "accounts.authentication.BearerAuthentication"
     name = "bearer"
 

@@ -41,6 +41,7 @@ def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "DATABASE_URL": f"sqlite:///{tmp_path / 'prod.sqlite3'}",
         "MANA_AUTH_KEK": base64.b64encode(os.urandom(32)).decode(),
         "MANA_SERVICE_KEY": base64.b64encode(os.urandom(24)).decode(),
+        "MANA_NOTIFY_URL": "http://127.0.0.1:9",
     }
     return clean_env(**(variables | overrides))
 

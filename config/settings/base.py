@@ -72,7 +72,8 @@ MANA_AUTH_KEK_ID = env.str("MANA_AUTH_KEK_ID", default="env-v1")
 MANA_AUTH_OLD_KEKS = env.str("MANA_AUTH_OLD_KEKS", default="")
 
 MANA_SERVICE_KEY = _required_in_production("MANA_SERVICE_KEY", DEV_SERVICE_KEY, insecure=True)
-MANA_NOTIFY_URL = env.str("MANA_NOTIFY_URL", default="").rstrip("/")
+# Production must deliver mail somewhere: without it nobody could verify an address or reset a password.
+MANA_NOTIFY_URL = _required_in_production("MANA_NOTIFY_URL", "", insecure=False).rstrip("/")
 MANA_AI_PUBLIC_KEY_PEM = env.str("MANA_AI_PUBLIC_KEY_PEM", default="", multiline=True)
 
 WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="") or (urlsplit(BASE_URL).hostname or "localhost")

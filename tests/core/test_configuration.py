@@ -24,7 +24,7 @@ def test_production_refuses_to_start_without_the_kek(tmp_path: Path) -> None:
 def test_production_names_each_missing_variable(tmp_path: Path) -> None:
     result = manage("check", env=clean_env(DJANGO_ENV="production"))
     assert result.returncode != 0
-    for name in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "MANA_AUTH_KEK", "MANA_SERVICE_KEY"):
+    for name in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "MANA_AUTH_KEK", "MANA_SERVICE_KEY", "MANA_NOTIFY_URL"):
         assert f"{name} is not set" in result.stderr
 
 
