@@ -184,7 +184,10 @@ def classify(exc: BaseException) -> ApiError:
 
 def _report_server_error(exc: BaseException, error: ApiError) -> None:
     logger.error("%s while handling the request", error.code.name, exc_info=(type(exc), exc, exc.__traceback__))
-    sentry_sdk.capture_exception(exc)
+    # Even a disabled SDK would build an event and repr every frame's locals; a QuerySet among
+    # them would run its query again inside the failed transaction.
+    if sentry_sdk.get_client().is_active():
+        sentry_sdk.capture_exception(exc)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:

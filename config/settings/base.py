@@ -217,6 +217,11 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Replaces Django's default handlers, whose mail_admins reporter renders every frame's local
+        # variables: a QuerySet among them runs its query again, inside a failed transaction.
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+    },
 }
 
 # --- Error tracking (before any app loads) ----------------------------------------------------
