@@ -12,17 +12,12 @@ TIMEOUT_SECONDS = 5
 
 
 class NotifyEmailBackend(BaseEmailBackend):
+    """Raises on any failure: the outbox (accounts.mail) records it and retries later."""
+
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
-        sent = 0
         for message in email_messages:
-            try:
-                self._post(message)
-            except Exception:
-                if not self.fail_silently:
-                    raise
-                continue
-            sent += 1
-        return sent
+            self._post(message)
+        return len(email_messages)
 
     def _post(self, message: EmailMessage) -> None:
         html = ""
