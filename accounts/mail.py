@@ -68,11 +68,13 @@ def deliver(message_id: int) -> bool:
         )
         if message is None:
             return False
-        body = json.loads(get_keyring().unwrap_text(message.body_wrapped, aad=_aad(message.recipient)))
-        email = EmailMultiAlternatives(message.subject, body["text"], to=[message.recipient])
-        email.attach_alternative(body["html"], "text/html")
         message.attempts += 1
         try:
+            # Inside the try: a body whose KEK is gone is a failed attempt, not a crash that
+            # would stop the outbox at this message on every run.
+            body = json.loads(get_keyring().unwrap_text(message.body_wrapped, aad=_aad(message.recipient)))
+            email = EmailMultiAlternatives(message.subject, body["text"], to=[message.recipient])
+            email.attach_alternative(body["html"], "text/html")
             email.send()
         except Exception as exc:
             # Only the kind of failure: a notify error body could echo the message back.
