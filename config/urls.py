@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts.api import JwksView
 from core.api import ApiNotFoundView, HealthView, ReadyView
 from core.urls import route
+from passkeys.api import PasskeyListView
 
 urlpatterns = [
     *route("health", HealthView.as_view(), name="health"),
@@ -12,6 +13,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    # Passkeys first: "passkeys/…" must not be taken for an accounts route.
+    *route("api/v1/auth/passkeys", PasskeyListView.as_view()),
+    path("api/v1/auth/passkeys/", include("passkeys.urls")),
     path("api/v1/auth/", include("accounts.urls")),
     *route(".well-known/jwks.json", JwksView.as_view()),
     # Last: whatever else is under /api/ is a JSON 404, in DEBUG too.

@@ -79,6 +79,7 @@ MANA_AI_PUBLIC_KEY_PEM = env.str("MANA_AI_PUBLIC_KEY_PEM", default="", multiline
 WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="") or (urlsplit(BASE_URL).hostname or "localhost")
 WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="Mana")
 WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGIN", default=[BASE_URL])
+PASSKEYS_ENABLED = env.bool("PASSKEYS_ENABLED", default=True)
 
 CORS_ORIGINS = env.list("CORS_ORIGINS", default=["http://localhost:5173"])
 COOKIE_DOMAIN = env.str("COOKIE_DOMAIN", default="") or None
