@@ -201,3 +201,16 @@ def jwks() -> dict[str, list[dict[str, str]]]:
             for key in published_keys()
         ]
     }
+
+
+def signing_keys_rewrap() -> int:
+    """Re-wrap the private halves under the active KEK (KEK rotation); returns how many moved."""
+    moved = 0
+    keyring = get_keyring()
+    for row in SigningKey.objects.exclude(private_key_wrapped=""):
+        rewrapped = keyring.rewrap_text(row.private_key_wrapped, aad=_aad(row.kid))
+        if rewrapped is not None:
+            SigningKey.objects.filter(pk=row.pk).update(private_key_wrapped=rewrapped)
+            moved += 1
+    _cache.clear()
+    return moved

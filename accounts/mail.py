@@ -102,3 +102,15 @@ def process_outbox(*, limit: int = 100) -> tuple[int, int]:
     )
     delivered = sum(1 for message_id in due if deliver(message_id))
     return delivered, len(due) - delivered
+
+
+def outbox_rewrap() -> int:
+    """Re-wrap undelivered bodies under the active KEK (KEK rotation); returns how many moved."""
+    moved = 0
+    keyring = get_keyring()
+    for message in OutboxMessage.objects.exclude(body_wrapped="").only("pk", "recipient", "body_wrapped"):
+        rewrapped = keyring.rewrap_text(message.body_wrapped, aad=_aad(message.recipient))
+        if rewrapped is not None:
+            OutboxMessage.objects.filter(pk=message.pk).update(body_wrapped=rewrapped)
+            moved += 1
+    return moved

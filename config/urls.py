@@ -17,6 +17,7 @@ urlpatterns = [
     *route("api/v1/auth/passkeys", PasskeyListView.as_view()),
     path("api/v1/auth/passkeys/", include("passkeys.urls")),
     path("api/v1/auth/", include("accounts.urls")),
+    path("api/v1/me/encryption-vault/", include("vault.urls")),
     *route(".well-known/jwks.json", JwksView.as_view()),
     # Last: whatever else is under /api/ is a JSON 404, in DEBUG too.
     re_path(r"^api/", ApiNotFoundView.as_view()),

@@ -103,6 +103,13 @@ class Keyring:
     def unwrap_text(self, text: str, *, aad: bytes = b"") -> bytes:
         return self.unwrap(Wrapped.from_text(text), aad=aad)
 
+    def rewrap_text(self, text: str, *, aad: bytes = b"") -> str | None:
+        """The same secret wrapped by the active KEK, or None when it already is."""
+        wrapped = Wrapped.from_text(text)
+        if wrapped.kek_id == self.active_id:
+            return None
+        return self.wrap_text(self.unwrap(wrapped, aad=aad), aad=aad)
+
 
 @functools.cache
 def _keyring_for(active_id: str, active_kek: str, retired_keks: str) -> Keyring:

@@ -1,0 +1,260 @@
+"""The encryption vault. Every call runs `acting_as` the user, so PostgreSQL's row-level
+security admits that user's rows only, and leaves an audit row, failures included: a failed
+action's audit is written after its own transaction has rolled back (DESIGN.md rule 5)."""
+
+import base64
+import binascii
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts.models import User
+from core.errors import ApiError, ErrorCode, classify
+from core.keyring import Wrapped, get_keyring
+from core.requests import client_ip, user_agent
+from core.rls import acting_as
+from vault import crypto
+from vault.models import Vault, VaultAudit
+
+RECOVERY_CIPHERTEXT_BYTES = crypto.MASTER_KEY_BYTES + 16  # AES-GCM: key + tag
+
+
+def _audit(user_id: str, action: str, request: HttpRequest | None, status: int, context: dict[str, Any] | None = None) -> None:
+    with acting_as(user_id):
+        VaultAudit.objects.create(
+            user_id=user_id,
+            action=action,
+            ip_address=client_ip(request) if request is not None else None,
+            user_agent=user_agent(request) if request is not None else "",
+            context=context or {},
+            status=status,
+        )
+
+
+def audited[T](user_id: str, request: HttpRequest | None, action: str, work: Callable[[], T], *, failure_action: str | None = None) -> T:
+    """Run `work` acting as the user; audit success inside its transaction and failure after
+    the rollback, with the status the caller will see."""
+    try:
+        with acting_as(user_id):
+            result = work()
+            _audit(user_id, action, request, 200)
+            return result
+    except Exception as exc:
+        _audit(user_id, failure_action or action, request, classify(exc).status, {"error": classify(exc).code.name})
+        raise
+
+
+@dataclass(frozen=True)
+class KeyAnswer:
+    """What /init, /key and /rotate answer: the key in server mode, the recovery wrap in ZK mode."""
+
+    body: dict[str, Any]
+
+
+def _b64(raw: bytes | memoryview | None) -> str:
+    return base64.b64encode(bytes(raw or b"")).decode()
+
+
+def _answer(vault: Vault) -> KeyAnswer:
+    if vault.zero_knowledge:
+        return KeyAnswer(
+            {
+                "requiresRecoveryCode": True,
+                "recoveryWrappedMk": _b64(vault.recovery_wrapped_mk),
+                "recoveryIv": _b64(vault.recovery_iv),
+                "formatVersion": vault.recovery_format_version or crypto.FORMAT_VERSION,
+            }
+        )
+    if vault.wrapped_mk is None or vault.mk_iv is None or vault.kek_id is None:
+        raise ApiError(ErrorCode.SERVICE_UNAVAILABLE)  # the CHECK constraints make this unreachable
+    wrapped = Wrapped(kek_id=vault.kek_id, iv=bytes(vault.mk_iv), ciphertext=bytes(vault.wrapped_mk))
+    master_key = crypto.unwrap_master_key(wrapped, user_id=vault.user_id, format_version=vault.format_version)
+    return KeyAnswer({"masterKey": _b64(master_key), "formatVersion": vault.format_version, "kekId": vault.kek_id})
+
+
+def _set_server_wrap(vault: Vault, master_key: bytes) -> None:
+    wrapped = crypto.wrap_master_key(master_key, user_id=vault.user_id)
+    vault.wrapped_mk, vault.mk_iv, vault.kek_id = wrapped.ciphertext, wrapped.iv, wrapped.kek_id
+    vault.format_version = crypto.FORMAT_VERSION
+
+
+def _locked_vault(actor: User) -> Vault | None:
+    return Vault.objects.select_for_update().filter(user=actor).first()
+
+
+def _require_vault(actor: User) -> Vault:
+    vault = _locked_vault(actor)
+    if vault is None:
+        raise ApiError(ErrorCode.VAULT_NOT_INITIALISED)
+    return vault
+
+
+def _create(actor: User) -> Vault:
+    vault = Vault(user=actor)
+    _set_server_wrap(vault, crypto.new_master_key())
+    vault.save(force_insert=True)
+    return vault
+
+
+# --- reads --------------------------------------------------------------------------------------
+def vault_status(*, actor: User) -> dict[str, Any]:
+    with acting_as(actor.id):
+        vault = Vault.objects.filter(user=actor).only("zero_knowledge", "recovery_set_at", "recovery_wrapped_mk").first()
+        return {
+            "vaultExists": vault is not None,
+            "hasRecoveryWrap": vault is not None and vault.recovery_wrapped_mk is not None,
+            "zeroKnowledge": bool(vault and vault.zero_knowledge),
+            "recoverySetAt": vault.recovery_set_at.isoformat() if vault and vault.recovery_set_at else None,
+        }
+
+
+def vault_key_fetch(*, actor: User, request: HttpRequest | None) -> KeyAnswer:
+    def work() -> KeyAnswer:
+        vault = Vault.objects.filter(user=actor).first()
+        if vault is None:
+            raise ApiError(ErrorCode.VAULT_NOT_INITIALISED)
+        return _answer(vault)
+
+    return audited(actor.id, request, VaultAudit.Action.FETCH, work, failure_action=VaultAudit.Action.FAILED_FETCH)
+
+
+# --- writes -------------------------------------------------------------------------------------
+def vault_init(*, actor: User, request: HttpRequest | None) -> KeyAnswer:
+    """Idempotent and race-safe: concurrent first calls create one key and all return it."""
+
+    def work() -> KeyAnswer:
+        vault = Vault.objects.filter(user=actor).first()
+        if vault is None:
+            try:
+                with transaction.atomic():
+                    vault = _create(actor)
+            except IntegrityError:
+                # Another request created it first; its row is committed and ours is not.
+                vault = Vault.objects.get(user=actor)
+        return _answer(vault)
+
+    return audited(actor.id, request, VaultAudit.Action.INIT, work)
+
+
+def vault_rotate(*, actor: User, request: HttpRequest | None) -> KeyAnswer:
+    def work() -> KeyAnswer:
+        vault = _locked_vault(actor)
+        if vault is None:
+            return _answer(_create(actor))
+        if vault.zero_knowledge:
+            raise ApiError(ErrorCode.ZK_ROTATE_FORBIDDEN)
+        _set_server_wrap(vault, crypto.new_master_key())
+        # The recovery wrap held the old key: it would now restore the wrong one.
+        vault.recovery_wrapped_mk = vault.recovery_iv = vault.recovery_format_version = vault.recovery_set_at = None
+        vault.rotated_at = timezone.now()
+        vault.save()
+        return _answer(vault)
+
+    return audited(actor.id, request, VaultAudit.Action.ROTATE, work)
+
+
+def _decode(value: str, field: str, length: int) -> bytes:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ApiError(ErrorCode.VALIDATION, fields={field: ["Expected base64."]}) from exc
+    if len(raw) != length:
+        raise ApiError(ErrorCode.VALIDATION, fields={field: [f"Expected {length} bytes."]})
+    return raw
+
+
+def recovery_wrap_set(*, actor: User, wrapped_mk: str, iv: str, request: HttpRequest | None) -> None:
+    ciphertext = _decode(wrapped_mk, "recoveryWrappedMk", RECOVERY_CIPHERTEXT_BYTES)
+    nonce = _decode(iv, "recoveryIv", 12)
+
+    def work() -> None:
+        vault = _require_vault(actor)
+        vault.recovery_wrapped_mk, vault.recovery_iv = ciphertext, nonce
+        vault.recovery_format_version = crypto.FORMAT_VERSION
+        vault.recovery_set_at = timezone.now()
+        vault.save()
+
+    audited(actor.id, request, VaultAudit.Action.RECOVERY_SET, work)
+
+
+def recovery_wrap_clear(*, actor: User, request: HttpRequest | None) -> None:
+    def work() -> None:
+        vault = _require_vault(actor)
+        if vault.zero_knowledge:
+            raise ApiError(ErrorCode.ZK_ACTIVE)
+        vault.recovery_wrapped_mk = vault.recovery_iv = vault.recovery_format_version = vault.recovery_set_at = None
+        vault.save()
+
+    audited(actor.id, request, VaultAudit.Action.RECOVERY_CLEAR, work)
+
+
+def zero_knowledge_enable(*, actor: User, request: HttpRequest | None) -> None:
+    def work() -> None:
+        vault = _require_vault(actor)
+        if vault.recovery_wrapped_mk is None:
+            raise ApiError(ErrorCode.RECOVERY_WRAP_MISSING)
+        vault.zero_knowledge = True
+        vault.wrapped_mk = vault.mk_iv = vault.kek_id = None  # from now on only the user can unwrap
+        vault.save()
+
+    audited(actor.id, request, VaultAudit.Action.ZK_ENABLE, work)
+
+
+def zero_knowledge_disable(*, actor: User, master_key: str, request: HttpRequest | None) -> None:
+    key = _decode(master_key, "masterKey", crypto.MASTER_KEY_BYTES)
+
+    def work() -> None:
+        vault = _require_vault(actor)
+        _set_server_wrap(vault, key)
+        vault.zero_knowledge = False
+        vault.save()
+
+    audited(actor.id, request, VaultAudit.Action.ZK_DISABLE, work)
+
+
+# --- KEK rotation -------------------------------------------------------------------------------
+@dataclass
+class RewrapProgress:
+    examined: int = 0
+    rewrapped: int = 0
+
+
+def vault_rewrap_all(*, batch_size: int = 200, progress: Callable[[RewrapProgress], None] | None = None) -> RewrapProgress:
+    """Re-wrap every server-wrapped master key under the active KEK, one user at a time (row-level
+    security admits nothing else). Keys already under the active KEK are skipped, so a run can be
+    interrupted and started again; the master keys themselves never change."""
+    keyring = get_keyring()
+    totals = RewrapProgress()
+    for user_ids in _batches(User.objects.order_by("pk").values_list("pk", flat=True), batch_size):
+        for user_id in user_ids:
+            with acting_as(user_id):
+                vault = Vault.objects.select_for_update().filter(user_id=user_id, wrapped_mk__isnull=False).first()
+                if vault is None:
+                    continue
+                totals.examined += 1
+                if vault.kek_id == keyring.active_id:
+                    continue
+                assert vault.mk_iv is not None and vault.kek_id is not None  # noqa: S101 - the CHECK constraints guarantee it
+                wrapped = Wrapped(kek_id=vault.kek_id, iv=bytes(vault.mk_iv), ciphertext=bytes(vault.wrapped_mk or b""))
+                master_key = crypto.unwrap_master_key(wrapped, user_id=user_id, format_version=vault.format_version)
+                _set_server_wrap(vault, master_key)
+                vault.save(update_fields=["wrapped_mk", "mk_iv", "kek_id", "format_version"])
+                totals.rewrapped += 1
+        if progress is not None:
+            progress(totals)
+    return totals
+
+
+def _batches(ids: Any, size: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for user_id in ids.iterator(chunk_size=size):
+        batch.append(user_id)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
