@@ -98,7 +98,7 @@ class UserView(APIView):
 class SignupStatusView(PublicView):
     @extend_schema(responses={200: SignupStatusSerializer}, tags=["auth"])
     def get(self, request: Request) -> Response:
-        return Response(services.signup_status())
+        return Response(SignupStatusSerializer(services.signup_status()).data)
 
 
 class RegisterView(PublicView):

@@ -377,7 +377,7 @@ def signup_status(*, today: datetime | None = None) -> dict[str, Any]:
         "spotsRemaining": None if limit == 0 else max(limit - taken, 0),
         "totalToday": taken,
         "limit": limit or None,
-        "resetsAt": resets_at.isoformat(),
+        "resetsAt": resets_at,
     }
 
 

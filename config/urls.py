@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts.api import JwksView
 from core.api import ApiNotFoundView, HealthView, ReadyView
 from core.urls import route
+from grants import urls as grants_urls
 from passkeys.api import PasskeyListView
 
 urlpatterns = [
@@ -18,6 +19,8 @@ urlpatterns = [
     path("api/v1/auth/passkeys/", include("passkeys.urls")),
     path("api/v1/auth/", include("accounts.urls")),
     path("api/v1/me/encryption-vault/", include("vault.urls")),
+    path("api/v1/me/", include(grants_urls.me_urlpatterns)),
+    path("api/v1/internal/", include(grants_urls.internal_urlpatterns)),
     *route(".well-known/jwks.json", JwksView.as_view()),
     # Last: whatever else is under /api/ is a JSON 404, in DEBUG too.
     re_path(r"^api/", ApiNotFoundView.as_view()),

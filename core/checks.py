@@ -7,13 +7,16 @@ points because gunicorn runs no system checks.
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, register, run_checks
 from django.core.exceptions import ImproperlyConfigured
 
 from core.keyring import parse_kek, parse_retired_keks
 
+# Apps register their own configuration checks under this tag; the WSGI/ASGI refusal runs them all.
+CONFIG_TAG = "mana-config"
 
-@register()
+
+@register(CONFIG_TAG)
 def configuration_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
     if settings.IS_PRODUCTION:
@@ -37,6 +40,6 @@ def configuration_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
 
 
 def refuse_to_start_if_misconfigured() -> None:
-    errors = configuration_check()
+    errors = [message for message in run_checks(tags=[CONFIG_TAG]) if message.is_serious()]
     if errors:
         raise ImproperlyConfigured(" ".join(error.msg for error in errors))

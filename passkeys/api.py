@@ -1,6 +1,6 @@
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -20,7 +20,8 @@ from passkeys.serializers import (
     RenameInput,
 )
 
-OPTIONS_SCHEMA = serializers.DictField(help_text="PublicKeyCredential options JSON (WebAuthn Level 3)")
+# PublicKeyCredentialCreationOptionsJSON / RequestOptionsJSON (WebAuthn Level 3), as py_webauthn builds them.
+OPTIONS_SCHEMA = OpenApiTypes.OBJECT
 
 
 class CapabilityView(PublicView):

@@ -25,7 +25,7 @@ def key_response(answer: services.KeyAnswer) -> Response:
 class StatusView(UserView):
     @extend_schema(responses={200: VaultStatusSerializer, **ERRORS}, tags=["vault"])
     def get(self, request: Request) -> Response:
-        return Response(services.vault_status(actor=actor_of(request)))
+        return Response(VaultStatusSerializer(services.vault_status(actor=actor_of(request))).data)
 
 
 class InitView(UserView):

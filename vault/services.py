@@ -35,16 +35,25 @@ def _audit(user_id: str, action: str, request: HttpRequest | None, status: int, 
         )
 
 
-def audited[T](user_id: str, request: HttpRequest | None, action: str, work: Callable[[], T], *, failure_action: str | None = None) -> T:
+def audited[T](
+    user_id: str,
+    request: HttpRequest | None,
+    action: str,
+    work: Callable[[], T],
+    *,
+    failure_action: str | None = None,
+    context: dict[str, Any] | None = None,
+) -> T:
     """Run `work` acting as the user; audit success inside its transaction and failure after
     the rollback, with the status the caller will see."""
     try:
         with acting_as(user_id):
             result = work()
-            _audit(user_id, action, request, 200)
+            _audit(user_id, action, request, 200, context)
             return result
     except Exception as exc:
-        _audit(user_id, failure_action or action, request, classify(exc).status, {"error": classify(exc).code.name})
+        error = classify(exc)
+        _audit(user_id, failure_action or action, request, error.status, (context or {}) | {"error": error.code.name})
         raise
 
 
@@ -108,7 +117,7 @@ def vault_status(*, actor: User) -> dict[str, Any]:
             "vaultExists": vault is not None,
             "hasRecoveryWrap": vault is not None and vault.recovery_wrapped_mk is not None,
             "zeroKnowledge": bool(vault and vault.zero_knowledge),
-            "recoverySetAt": vault.recovery_set_at.isoformat() if vault and vault.recovery_set_at else None,
+            "recoverySetAt": vault.recovery_set_at if vault else None,
         }
 
 
@@ -120,6 +129,22 @@ def vault_key_fetch(*, actor: User, request: HttpRequest | None) -> KeyAnswer:
         return _answer(vault)
 
     return audited(actor.id, request, VaultAudit.Action.FETCH, work, failure_action=VaultAudit.Action.FAILED_FETCH)
+
+
+def master_key_for_grant(*, actor: User, request: HttpRequest | None, context: dict[str, Any]) -> bytes:
+    """The raw master key for deriving a mission key, audited as a fetch. Zero-knowledge vaults
+    have no server wrap, so they cannot delegate (ZK_ACTIVE)."""
+
+    def work() -> bytes:
+        vault = Vault.objects.filter(user=actor).first()
+        if vault is None:
+            raise ApiError(ErrorCode.VAULT_NOT_INITIALISED)
+        if vault.zero_knowledge or vault.wrapped_mk is None or vault.mk_iv is None or vault.kek_id is None:
+            raise ApiError(ErrorCode.ZK_ACTIVE)
+        wrapped = Wrapped(kek_id=vault.kek_id, iv=bytes(vault.mk_iv), ciphertext=bytes(vault.wrapped_mk))
+        return crypto.unwrap_master_key(wrapped, user_id=actor.id, format_version=vault.format_version)
+
+    return audited(actor.id, request, VaultAudit.Action.FETCH, work, failure_action=VaultAudit.Action.FAILED_FETCH, context=context)
 
 
 # --- writes -------------------------------------------------------------------------------------

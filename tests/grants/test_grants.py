@@ -1,0 +1,316 @@
+import base64
+import io
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.core.management import call_command
+from django.db import IntegrityError, connection
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from core.models import SecurityEvent
+from core.rls import acting_as
+from grants import consumer, crypto
+from grants.models import DecryptAudit, Grant
+from tests.support import manage, production_env
+from vault.models import VaultAudit
+
+pytestmark = pytest.mark.django_db
+
+SERVICE_KEY = "grants-test-service-key"
+
+
+def keypair(bits: int = 2048) -> tuple[str, str]:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    private_pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public_pem = private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return private_pem, public_pem
+
+
+AI_PRIVATE, AI_PUBLIC = keypair()
+OTHER_PRIVATE, _ = keypair()
+
+
+@pytest.fixture
+def configured(settings: Any) -> None:
+    settings.MANA_AI_PUBLIC_KEY_PEM = AI_PUBLIC
+    settings.MANA_SERVICE_KEY = SERVICE_KEY
+
+
+@pytest.fixture
+def alice_api(alice: User, client_for) -> APIClient:
+    client = client_for(alice)
+    client.post("/api/v1/me/encryption-vault/init")
+    return client
+
+
+def issue(client: APIClient, **overrides: Any) -> Any:
+    body = {"missionId": "mission-1", "tables": ["notes", "tasks"], "recordIds": ["notes:1", "tasks:7"]} | overrides
+    return client.post("/api/v1/me/ai-mission-grant", body, format="json")
+
+
+def master_key(client: APIClient) -> bytes:
+    return base64.b64decode(client.get("/api/v1/me/encryption-vault/key").json()["masterKey"])
+
+
+@pytest.mark.parametrize(
+    ("ikm", "salt", "info", "length", "okm"),
+    [
+        (  # RFC 5869 A.1
+            "0b" * 22, "000102030405060708090a0b0c", "f0f1f2f3f4f5f6f7f8f9", 42,
+            "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865",
+        ),
+        (  # RFC 5869 A.2
+            bytes(range(0x00, 0x50)).hex(), bytes(range(0x60, 0xB0)).hex(), bytes(range(0xB0, 0x100)).hex(), 82,
+            "b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c59045a99cac7827271cb41c65e590e09da3275600c2f09b8367793a9aca3db71cc30c58179ec3e87c14c01d5c1f3434f1d87",
+        ),
+        (  # RFC 5869 A.3
+            "0b" * 22, "", "", 42, "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8",
+        ),
+    ],
+)  # fmt: skip
+def test_hkdf_matches_rfc_5869(ikm: str, salt: str, info: str, length: int, okm: str) -> None:
+    assert crypto.hkdf_sha256(ikm=bytes.fromhex(ikm), salt=bytes.fromhex(salt), info=bytes.fromhex(info), length=length).hex() == okm
+
+
+def test_round_trip_through_the_consumer(alice: User, alice_api: APIClient, configured: None) -> None:
+    response = issue(alice_api, tables=["tasks", "notes"], recordIds=["tasks:7", "notes:1"])
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    grant = response.json()
+    assert set(grant) == {"grantId", "wrappedKey", "derivation", "issuedAt", "expiresAt"}
+    assert grant["derivation"] == {
+        "version": "v1",
+        "missionId": "mission-1",
+        "tables": ["tasks", "notes"],
+        "recordIds": ["tasks:7", "notes:1"],
+    }
+
+    unwrapped = consumer.unwrap_grant(grant, consumer.load_private_key(AI_PRIVATE))
+    assert unwrapped.ok
+    assert unwrapped.reason is None
+    # Computed independently, as the TypeScript implementation does it.
+    expected = crypto.hkdf_sha256(
+        ikm=master_key(alice_api), salt=b"mission-1", info=b"mana-ai-mission-grant:v1:tables=notes,tasks:ids=notes:1,tasks:7"
+    )
+    assert unwrapped.key == expected
+
+    same = consumer.unwrap_grant(issue(alice_api).json(), consumer.load_private_key(AI_PRIVATE))
+    assert same.key == expected  # any order, same key
+    more = consumer.unwrap_grant(
+        issue(alice_api, recordIds=["notes:1", "tasks:7", "tasks:8"]).json(), consumer.load_private_key(AI_PRIVATE)
+    )
+    assert more.key != expected
+
+    row = Grant.objects.get(pk=grant["grantId"])
+    assert (row.user_id, row.mission_id, row.tables, row.record_count) == (alice.id, "mission-1", ["tasks", "notes"], 2)
+    stored = json.dumps(list(Grant.objects.values()), default=str)
+    assert grant["wrappedKey"] not in stored
+    assert SecurityEvent.objects.filter(type="GRANT_ISSUED", user=alice).count() == 3
+    with acting_as(alice.id):
+        assert VaultAudit.objects.filter(user=alice, action="fetch", context__purpose="mission_grant").count() == 3
+
+
+def test_the_consumer_checks_the_allowlist(alice_api: APIClient, configured: None) -> None:
+    grant = issue(alice_api).json()
+    assert consumer.record_not_allowed(grant, "notes", "1") is None
+    assert consumer.record_not_allowed(grant, "notes", "2") == "record-not-in-grant-allowlist"
+    assert consumer.record_not_allowed(grant, "calendar", "1") == "record-not-in-grant-allowlist"
+
+
+def test_the_four_consumer_failures(alice_api: APIClient, configured: None) -> None:
+    grant = issue(alice_api).json()
+    key = consumer.load_private_key(AI_PRIVATE)
+    assert consumer.unwrap_grant(grant, consumer.load_private_key(None)).reason == "not-configured"
+    assert consumer.unwrap_grant(grant, consumer.load_private_key("not a pem")).reason == "not-configured"
+    past = datetime.fromisoformat(grant["expiresAt"]) + timedelta(seconds=1)
+    assert consumer.unwrap_grant(grant, key, now=past).reason == "expired"
+    assert consumer.unwrap_grant(grant | {"expiresAt": "next tuesday"}, key).reason == "expired"
+    assert consumer.unwrap_grant(grant | {"wrappedKey": grant["wrappedKey"][:-8]}, key).reason == "malformed"
+    assert consumer.unwrap_grant(grant | {"wrappedKey": "%%%"}, key).reason == "malformed"
+    assert consumer.unwrap_grant(grant, consumer.load_private_key(OTHER_PRIVATE)).reason == "wrap-rejected"
+
+
+@pytest.mark.parametrize(
+    ("ttl_ms", "expected"), [(1, timedelta(hours=1)), (90 * 86_400_000, timedelta(days=30)), (None, timedelta(days=7))]
+)
+def test_ttl_is_clamped(alice_api: APIClient, configured: None, ttl_ms: int | None, expected: timedelta) -> None:
+    grant = issue(alice_api, **({} if ttl_ms is None else {"ttlMs": ttl_ms})).json()
+    assert datetime.fromisoformat(grant["expiresAt"]) - datetime.fromisoformat(grant["issuedAt"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"missionId": ""}, "missionId"),
+        ({"missionId": "m" * 201}, "missionId"),
+        ({"tables": []}, "tables"),
+        ({"tables": ["Notes!"]}, "tables"),
+        ({"recordIds": []}, "recordIds"),
+        ({"recordIds": ["calendar:1"]}, "recordIds"),
+        ({"recordIds": ["notes"]}, "recordIds"),
+        ({"recordIds": [f"notes:{n}" for n in range(1001)]}, "recordIds"),
+        ({"ttlMs": -5}, "ttlMs"),
+    ],
+)
+def test_bad_grant_requests(alice_api: APIClient, configured: None, overrides: dict[str, Any], field: str) -> None:
+    response = issue(alice_api, **overrides)
+    assert response.status_code == 400
+    assert response.json()["error"] == "VALIDATION"
+    assert field in {name.split(".")[0] for name in response.json()["fields"]}  # list items report as "tables.0"
+    assert not Grant.objects.exists()
+
+
+def test_not_configured_is_503_before_the_vault_is_read(alice: User, alice_api: APIClient, settings) -> None:
+    settings.MANA_AI_PUBLIC_KEY_PEM = ""
+    response = issue(alice_api)
+    assert response.status_code == 503
+    assert response.json()["error"] == "GRANT_NOT_CONFIGURED"
+    with acting_as(alice.id):
+        assert list(VaultAudit.objects.filter(user=alice).values_list("action", flat=True)) == ["init"]
+
+
+def test_no_vault_and_zero_knowledge(alice: User, bob: User, client_for, configured: None) -> None:
+    no_vault = issue(client_for(bob))
+    assert no_vault.status_code == 404
+    assert no_vault.json()["error"] == "VAULT_NOT_INITIALISED"
+    client = client_for(alice)
+    client.post("/api/v1/me/encryption-vault/init")
+    recovery = {"recoveryWrappedMk": base64.b64encode(bytes(48)).decode(), "recoveryIv": base64.b64encode(bytes(12)).decode()}
+    client.post("/api/v1/me/encryption-vault/recovery-wrap", recovery, format="json")
+    client.post("/api/v1/me/encryption-vault/zero-knowledge", {"enable": True}, format="json")
+    zk = issue(client)
+    assert zk.status_code == 409
+    assert zk.json()["error"] == "ZK_ACTIVE"
+
+
+def test_anonymous_is_401(configured: None) -> None:
+    for response in (
+        issue(APIClient()),
+        APIClient().get("/api/v1/me/ai-mission-grants"),
+        APIClient().delete("/api/v1/me/ai-mission-grants/x"),
+        APIClient().get("/api/v1/me/ai-audit"),
+    ):
+        assert response.status_code == 401
+        assert response.json()["error"] == "UNAUTHORIZED"
+
+
+def test_revocation(alice_api: APIClient, charlie: User, client_for, configured: None) -> None:
+    grant_id = issue(alice_api).json()["grantId"]
+    internal = APIClient()
+    internal.credentials(HTTP_X_SERVICE_KEY=SERVICE_KEY)
+    assert internal.get(f"/api/v1/internal/grants/{grant_id}").json()["active"] is True
+
+    stranger = client_for(charlie).delete(f"/api/v1/me/ai-mission-grants/{grant_id}")
+    assert stranger.status_code == 404
+    assert stranger.json()["error"] == "NOT_FOUND"
+    assert client_for(charlie).get("/api/v1/me/ai-mission-grants").json() == {"grants": []}
+
+    assert alice_api.delete(f"/api/v1/me/ai-mission-grants/{grant_id}").json() == {"success": True}
+    state = internal.get(f"/api/v1/internal/grants/{grant_id}").json()
+    assert state["active"] is False
+    assert state["revokedAt"] is not None
+    [listed] = alice_api.get("/api/v1/me/ai-mission-grants").json()["grants"]
+    assert listed["grantId"] == grant_id
+    assert listed["revokedAt"] == state["revokedAt"]
+    assert set(listed) == {"grantId", "missionId", "issuedAt", "expiresAt", "revokedAt"}
+    assert SecurityEvent.objects.filter(type="GRANT_REVOKED").count() == 1
+
+
+def test_internal_routes_need_the_service_key(configured: None) -> None:
+    for headers in ({}, {"X-Service-Key": "wrong"}):
+        response = APIClient().get("/api/v1/internal/grants/x", headers=headers)
+        assert response.status_code == 401
+    missing = APIClient().get("/api/v1/internal/grants/unknown", HTTP_X_SERVICE_KEY=SERVICE_KEY)
+    assert missing.status_code == 404
+
+
+def audit_body(user: User, **overrides: Any) -> dict[str, Any]:
+    entries = [
+        {"tableName": "notes", "recordId": "1", "status": "ok"},
+        {"tableName": "notes", "recordId": "2", "status": "scope-violation", "reason": "record-not-in-grant-allowlist"},
+    ]
+    return {"userId": user.id, "missionId": "mission-1", "iterationId": "it-1", "entries": entries} | overrides
+
+
+def test_decrypt_audit_is_written_by_the_service_and_read_by_the_owner(
+    alice: User, alice_api: APIClient, bob: User, client_for, configured
+) -> None:
+    internal = APIClient()
+    internal.credentials(HTTP_X_SERVICE_KEY=SERVICE_KEY)
+    written = internal.post("/api/v1/internal/decrypt-audit", audit_body(alice, batchId="b-1"), format="json")
+    assert written.status_code == 201
+    assert written.json() == {"written": 2}
+    replay = internal.post("/api/v1/internal/decrypt-audit", audit_body(alice, batchId="b-1"), format="json")
+    assert replay.json() == {"written": 0}
+    internal.post("/api/v1/internal/decrypt-audit", audit_body(bob, missionId="other"), format="json")
+
+    entries = alice_api.get("/api/v1/me/ai-audit?missionId=mission-1").json()["entries"]
+    assert len(entries) == 2
+    assert set(entries[0]) == {"missionId", "iterationId", "tableName", "recordId", "status", "reason", "ts"}
+    assert {e["status"] for e in entries} == {"ok", "scope-violation"}
+    assert alice_api.get("/api/v1/me/ai-audit?limit=1").json()["entries"].__len__() == 1
+    assert client_for(bob).get("/api/v1/me/ai-audit?missionId=mission-1").json() == {"entries": []}
+    for query in ("limit=0", "limit=1001", "limit=abc"):
+        bad = alice_api.get(f"/api/v1/me/ai-audit?{query}")
+        assert bad.status_code == 400
+        assert list(bad.json()["fields"]) == ["limit"]
+
+
+def test_decrypt_audit_input_is_checked(alice: User, configured: None) -> None:
+    internal = APIClient()
+    internal.credentials(HTTP_X_SERVICE_KEY=SERVICE_KEY)
+    bad_status = audit_body(alice, entries=[{"tableName": "notes", "recordId": "1", "status": "great"}])
+    assert internal.post("/api/v1/internal/decrypt-audit", bad_status, format="json").status_code == 400
+    too_many = audit_body(alice, entries=[{"tableName": "notes", "recordId": str(n), "status": "ok"} for n in range(501)])
+    assert internal.post("/api/v1/internal/decrypt-audit", too_many, format="json").status_code == 400
+    unknown_user = internal.post("/api/v1/internal/decrypt-audit", audit_body(alice, userId="nobody"), format="json")
+    assert unknown_user.status_code == 404
+    assert APIClient().post("/api/v1/internal/decrypt-audit", audit_body(alice), format="json").status_code == 401
+
+
+def test_the_database_refuses_a_bad_status(alice: User) -> None:
+    with pytest.raises(IntegrityError), acting_as(alice.id):
+        DecryptAudit.objects.create(user=alice, mission_id="m", iteration_id="i", table_name="t", record_id="r", status="great")
+
+
+@pytest.mark.postgres
+def test_decrypt_audit_row_level_security(alice: User, bob: User, configured: None) -> None:
+    internal = APIClient()
+    internal.credentials(HTTP_X_SERVICE_KEY=SERVICE_KEY)
+    internal.post("/api/v1/internal/decrypt-audit", audit_body(alice), format="json")
+    internal.post("/api/v1/internal/decrypt-audit", audit_body(bob), format="json")
+    with acting_as(alice.id), connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT user_id FROM grants_decryptaudit")
+        assert cursor.fetchall() == [(alice.id,)]
+        cursor.execute("UPDATE grants_decryptaudit SET reason = 'x' WHERE user_id = %s", [bob.id])
+        assert cursor.rowcount == 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('app.current_user_id', '', true)")
+        cursor.execute("SELECT count(*) FROM grants_decryptaudit")
+        assert cursor.fetchone() == (0,)
+
+
+def test_generate_ai_keypair_prints_a_usable_pair() -> None:
+    out = io.StringIO()
+    call_command("generate_ai_keypair", stdout=out)
+    text = out.getvalue()
+    private_pem = text[: text.index("-----END PRIVATE KEY-----") + len("-----END PRIVATE KEY-----")]
+    public_pem = text[text.index("-----BEGIN PUBLIC KEY-----") :]
+    private = consumer.load_private_key(private_pem)
+    assert private is not None
+    assert private.key_size == 3072
+    assert crypto.load_public_key(public_pem).key_size == 3072
+
+
+def test_a_weak_ai_key_is_refused_at_startup(tmp_path) -> None:
+    _, weak_public = keypair(1024)
+    result = manage("check", env=production_env(tmp_path, MANA_AI_PUBLIC_KEY_PEM=weak_public))
+    assert result.returncode != 0
+    assert "MANA_AI_PUBLIC_KEY_PEM is RSA-1024; at least 2048 bits are required." in result.stderr
