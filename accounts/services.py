@@ -219,10 +219,12 @@ def access_token_check(token: str) -> TokenCheck:
 
 
 def session_revoke(*, actor: User, session_id: str, request: HttpRequest | None, event: str = "SESSION_REVOKED") -> None:
+    """Idempotent: revoking a revoked session succeeds quietly, with no second event."""
     revoked = Session.objects.filter(pk=session_id, user=actor, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    if not revoked and not Session.objects.filter(pk=session_id, user=actor).exists():
+    if revoked:
+        security_event_record(type=event, user_id=actor.id, request=request, metadata={"sessionId": session_id})
+    elif not Session.objects.filter(pk=session_id, user=actor).exists():
         raise ApiError(ErrorCode.NOT_FOUND)
-    security_event_record(type=event, user_id=actor.id, request=request, metadata={"sessionId": session_id})
 
 
 def _revoke_sessions(user: User, *, keep: str | None = None) -> int:
@@ -235,10 +237,9 @@ def logout(*, request: HttpRequest, actor: User | None, session_id: str | None, 
         return
     if refresh_token:
         row = RefreshToken.objects.select_related("session").filter(token_hash=token_hash(refresh_token)).first()
-        if row is not None:
-            Session.objects.filter(pk=row.session_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        if row is not None and Session.objects.filter(pk=row.session_id, revoked_at__isnull=True).update(revoked_at=timezone.now()):
             security_event_record(type="LOGOUT", user_id=row.session.user_id, request=request, metadata={"sessionId": row.session_id})
-        return  # an unknown token is already signed out
+        return  # an unknown token or a revoked session is signed out already
     raise ApiError(ErrorCode.UNAUTHORIZED)
 
 
@@ -401,6 +402,15 @@ def _email_token_create(user: User, purpose: str, *, new_email: str = "") -> str
     return raw
 
 
+# Links that can take over an account: a change of password or address voids those still open,
+# so a reset link sent to an old mailbox cannot be used after the address moved.
+ACCOUNT_TAKEOVER_PURPOSES = (EmailToken.Purpose.RESET_PASSWORD, EmailToken.Purpose.CHANGE_EMAIL, EmailToken.Purpose.MAGIC_LINK)
+
+
+def _void_account_links(user: User) -> None:
+    EmailToken.objects.filter(user=user, purpose__in=ACCOUNT_TAKEOVER_PURPOSES, used_at__isnull=True).update(used_at=timezone.now())
+
+
 def _email_token_link(user: User, purpose: str, page: str, *, new_email: str = "") -> str:
     return f"{settings.BASE_URL}/{page}?token={_email_token_create(user, purpose, new_email=new_email)}"
 
@@ -479,6 +489,7 @@ def password_reset_complete(*, token: str, new_password: str, request: HttpReque
         user.set_password(new_password)
         user.save(update_fields=["password", "updated_at"])
         _revoke_sessions(user)
+        _void_account_links(user)
         lockout_clear(email=user.email)
         security_event_record(type="PASSWORD_RESET_COMPLETED", user_id=user.id, request=request)
 
@@ -490,6 +501,7 @@ def password_change(*, actor: User, current_password: str, new_password: str, se
         actor.set_password(new_password)
         actor.save(update_fields=["password", "updated_at"])
         _revoke_sessions(actor, keep=session_id)
+        _void_account_links(actor)
         security_event_record(type="PASSWORD_CHANGED", user_id=actor.id, request=request)
 
 
@@ -529,6 +541,7 @@ def email_change_confirm(*, token: str, request: HttpRequest) -> User:
             user.email = row.new_email
             user.email_verified = True
             user.save(update_fields=["email", "email_verified", "updated_at"])
+            _void_account_links(user)
             mail_enqueue(template="email_changed", recipient=old_email, user=user, context={"name": user.name, "new_email": user.email})
             security_event_record(type="EMAIL_CHANGED", user_id=user.id, request=request)
     except IntegrityError as exc:

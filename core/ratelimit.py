@@ -8,11 +8,11 @@ log, while the database-backed lockout keeps guarding passwords.
 import hashlib
 import logging
 import math
-import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
 
+from core import clock
 from core.errors import ApiError, ErrorCode
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def _window(limit: Limit, now: float) -> tuple[int, int]:
 
 def hit(limit: Limit, identity: str, *, now: float | None = None) -> Decision:
     """Count one request for `identity` and say whether it is within the limit."""
-    now = time.time() if now is None else now
+    now = clock.timestamp() if now is None else now
     index, retry_after = _window(limit, now)
     key = _key(limit, identity, index)
     try:
@@ -68,7 +68,7 @@ def enforce(limit: Limit, identity: str) -> None:
 
 
 def reset(limit: Limit, identity: str, *, now: float | None = None) -> None:
-    index, _ = _window(limit, time.time() if now is None else now)
+    index, _ = _window(limit, clock.timestamp() if now is None else now)
     try:
         cache.delete(_key(limit, identity, index))
     except Exception:
