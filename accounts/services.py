@@ -39,6 +39,7 @@ from core.requests import client_ip, user_agent
 from core.secrets import new_token, token_hash
 from core.services import security_event_record
 from core.text import normalise_email
+from spaces.services import personal_space_create, spaces_blocking_deletion, spaces_release
 
 logger = logging.getLogger(__name__)
 
@@ -442,11 +443,14 @@ def user_register(*, email: str, password: str, name: str, language: str, reques
                 raise ApiError(ErrorCode.EMAIL_ALREADY_REGISTERED)
             _count_signup()
             user = User.objects.create_user(email, password, name=name, locale=language)
+            personal_space_create(user=user)
             _send_verification(user)
             security_event_record(type="REGISTER", user_id=user.id, request=request)
     except IntegrityError as exc:
         # Two registrations of one address at once: the unique index lets one in.
-        raise ApiError(ErrorCode.EMAIL_ALREADY_REGISTERED) from exc
+        if User.objects.filter(email=email).exists():
+            raise ApiError(ErrorCode.EMAIL_ALREADY_REGISTERED) from exc
+        raise
     return user
 
 
@@ -552,5 +556,10 @@ def email_change_confirm(*, token: str, request: HttpRequest) -> User:
 def account_delete(*, actor: User, password: str, request: HttpRequest) -> None:
     password_reauthenticate(user=actor, password=password, request=request)
     with transaction.atomic():
+        blocking = spaces_blocking_deletion(user=actor)
+        if blocking:
+            names = ", ".join(space.name for space in blocking)
+            raise ApiError(ErrorCode.FORBIDDEN, f"You are the last owner of spaces with other members; hand them over first: {names}.")
+        spaces_release(user=actor)
         security_event_record(type="ACCOUNT_DELETED", user_id=actor.id, request=request)
         actor.delete()

@@ -7,6 +7,8 @@ from core.api import ApiNotFoundView, HealthView, ReadyView
 from core.urls import route
 from grants import urls as grants_urls
 from passkeys.api import PasskeyListView
+from spaces import urls as spaces_urls
+from spaces.api import ApiKeyListView, SpaceListView
 
 urlpatterns = [
     *route("health", HealthView.as_view(), name="health"),
@@ -21,6 +23,11 @@ urlpatterns = [
     path("api/v1/me/encryption-vault/", include("vault.urls")),
     path("api/v1/me/", include(grants_urls.me_urlpatterns)),
     path("api/v1/internal/", include(grants_urls.internal_urlpatterns)),
+    path("api/v1/internal/", include(spaces_urls.internal_urlpatterns)),
+    *route("api/v1/spaces", SpaceListView.as_view()),
+    path("api/v1/spaces/", include(spaces_urls.space_urlpatterns)),
+    *route("api/v1/api-keys", ApiKeyListView.as_view()),
+    path("api/v1/api-keys/", include(spaces_urls.api_key_urlpatterns)),
     *route(".well-known/jwks.json", JwksView.as_view()),
     # Last: whatever else is under /api/ is a JSON 404, in DEBUG too.
     re_path(r"^api/", ApiNotFoundView.as_view()),

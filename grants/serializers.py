@@ -85,7 +85,7 @@ class DecryptAuditListSerializer(serializers.Serializer[Any]):
 class DecryptAuditEntryInput(serializers.Serializer[Any]):
     tableName = serializers.CharField(max_length=100)
     recordId = serializers.CharField(max_length=300)
-    status = serializers.ChoiceField(choices=DecryptStatus.values)
+    status = serializers.ChoiceField(choices=DecryptStatus.choices)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
 

@@ -198,6 +198,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "PREPROCESSING_HOOKS": ["core.schema.drop_trailing_slash_twins"],
+    "ENUM_NAME_OVERRIDES": {
+        "UserRoleEnum": "accounts.models.Role",
+        "MemberRoleEnum": "spaces.models.MemberRole",
+        "DecryptStatusEnum": "grants.models.DecryptStatus",
+    },
 }
 
 # --- Logging ----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from accounts import jwt
 from accounts.models import DeviceToken, EmailToken, OutboxMessage, RefreshToken, Session, User
 from core import clock
 from core.models import SecurityEvent
+from core.rls import acting_as
 from core.secrets import token_hash
 from passkeys.models import Passkey
 from tests.conftest import PASSWORD, sign_in
@@ -584,14 +585,19 @@ def test_delete_account_removes_everything_the_user_owns(api: APIClient, alice: 
     client, bob_client = client_for(alice), client_for(bob)
     assert api.post(f"{AUTH}/forgot-password", {"email": alice.email}, format="json").status_code == 200
     Passkey.objects.create(user=alice, credential_id="alice-credential", public_key=b"public", name="Laptop")
-    Vault.objects.create(user=alice, wrapped_mk=b"w" * 48, mk_iv=b"i" * 12, kek_id="env-v1")
+    assert client.post("/api/v1/me/encryption-vault/init").status_code == 200
     owned = (Session, DeviceToken, EmailToken, OutboxMessage, Passkey, Vault)
-    assert all(model.objects.filter(user_id=alice.pk).exists() for model in owned)
+
+    def remaining() -> list[str]:
+        # Acting as alice: the vault table is behind row-level security on PostgreSQL.
+        with acting_as(alice.pk):
+            return [model.__name__ for model in owned if model.objects.filter(user_id=alice.pk).exists()]
+
+    assert remaining() == [model.__name__ for model in owned]
 
     assert client.delete(f"{AUTH}/account", {"password": PASSWORD}, format="json").status_code == 200
 
-    left = [model.__name__ for model in owned if model.objects.filter(user_id=alice.pk).exists()]
-    assert left == []
+    assert remaining() == []
     assert not RefreshToken.objects.filter(session__user_id=alice.pk).exists()
     assert Session.objects.filter(user=bob).count() == 1
     assert profile_status(bob_client) == 200

@@ -1,0 +1,119 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import new_id
+from spaces.modules import SPACE_TYPES
+
+
+class SpaceType(models.TextChoices):
+    PERSONAL = "personal"
+    BRAND = "brand"
+    CLUB = "club"
+    FAMILY = "family"
+    TEAM = "team"
+    PRACTICE = "practice"
+
+
+class MemberRole(models.TextChoices):
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+
+
+assert set(SpaceType.values) == set(SPACE_TYPES)  # noqa: S101 - one list of types, checked at import
+
+
+class Space(models.Model):
+    id = models.CharField(primary_key=True, max_length=36, default=new_id, editable=False)
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=50, unique=True)
+    type = models.CharField(max_length=16, choices=SpaceType.choices)
+    metadata = models.JSONField(default=dict)
+    # Set on personal spaces only: the unique index makes "exactly one per user" a database fact,
+    # and the cascade removes it with its user.
+    personal_owner = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="personal_space"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(type__in=SpaceType.values), name="spaces_type_valid"),
+            models.CheckConstraint(
+                condition=Q(type=SpaceType.PERSONAL, personal_owner__isnull=False)
+                | (~Q(type=SpaceType.PERSONAL) & Q(personal_owner__isnull=True)),
+                name="spaces_personal_has_owner",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Membership(models.Model):
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=MemberRole.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["space", "user"], name="spaces_one_membership_per_user"),
+            models.CheckConstraint(condition=Q(role__in=MemberRole.values), name="spaces_role_valid"),
+        ]
+        indexes = [models.Index(fields=["user", "space"], name="spaces_membership_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.space_id} ({self.role})"
+
+
+class Invitation(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        ACCEPTED = "accepted"
+        REVOKED = "revoked"
+
+    id = models.CharField(primary_key=True, max_length=36, default=new_id, editable=False)
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=16, choices=MemberRole.choices)
+    inviter = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # The link carries the token; only its SHA-256 is kept.
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["email", "status"], name="spaces_invitation_email")]
+
+    def __str__(self) -> str:
+        return f"invitation to {self.space_id}"
+
+
+class ApiKey(models.Model):
+    """`sk_live_` + 64 hex, shown once; stored as SHA-256 with an 8-hex prefix for recognition."""
+
+    id = models.CharField(primary_key=True, max_length=36, default=new_id, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
+    space = models.ForeignKey(Space, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=8)
+    key_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    rate_limit = models.PositiveIntegerField(default=60)
+    rate_window_seconds = models.PositiveIntegerField(default=60)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="spaces_apikey_user")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -1,0 +1,356 @@
+"""Spaces, members, invitations and API keys. Every rule about who may do what lives here:
+a non-member gets NOT_FOUND (the space's existence is not leaked), a member without the right
+gets FORBIDDEN."""
+
+import re
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts.mail import mail_enqueue
+from accounts.models import Tier, User
+from core import ratelimit
+from core.errors import ApiError, ErrorCode
+from core.ratelimit import Limit
+from core.secrets import new_token, token_hash
+from core.services import security_event_record
+from core.text import normalise_email
+from spaces.models import ApiKey, Invitation, MemberRole, Membership, Space, SpaceType
+
+RESERVED_SLUGS = frozenset(
+    [
+        "me",
+        "admin",
+        "api",
+        "auth",
+        "login",
+        "logout",
+        "signup",
+        "signin",
+        "register",
+        "settings",
+        "new",
+        "app",
+        "www",
+        "support",
+        "help",
+        "billing",
+        "invite",
+    ]
+)
+SLUG_BASE_MAX = 30
+INVITATION_LIFETIME = timedelta(days=7)
+API_KEY_DEFAULT_SCOPES = ("stt", "tts")
+API_KEY_LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+# --- slugs --------------------------------------------------------------------------------------
+def slug_base(text: str) -> str:
+    """Lower-cased, runs of anything but a-z0-9- folded to one '-', trimmed, at most 30 chars."""
+    base = re.sub(r"[^a-z0-9-]+", "-", text.lower())
+    base = re.sub(r"-{2,}", "-", base).strip("-")[:SLUG_BASE_MAX].strip("-")
+    return base or f"user-{secrets.token_hex(3)}"
+
+
+def _free_slug(base: str) -> str:
+    taken = set(Space.objects.filter(Q(slug=base) | Q(slug__startswith=f"{base}-")).values_list("slug", flat=True))
+    if base not in taken and base not in RESERVED_SLUGS:
+        return base
+    for number in range(2, 1000):
+        candidate = f"{base}-{number}"
+        if candidate not in taken:
+            return candidate
+    return f"{base}-{secrets.token_hex(3)}"
+
+
+def _insert_with_free_slug(space: Space, base: str) -> Space:
+    """Insert under the first free slug; a concurrent insert that took it makes us try the next."""
+    for _ in range(5):
+        space.slug = _free_slug(base)
+        try:
+            with transaction.atomic():
+                space.save(force_insert=True)
+            return space
+        except IntegrityError:
+            if not Space.objects.filter(slug=space.slug).exists():
+                raise  # some other constraint: not ours to retry
+    space.slug = f"{base}-{secrets.token_hex(4)}"
+    space.save(force_insert=True)
+    return space
+
+
+# --- metadata -----------------------------------------------------------------------------------
+def _validated_metadata(metadata: Any, space_type: str) -> dict[str, Any]:
+    if metadata is None:
+        return {"type": space_type}
+    if not isinstance(metadata, dict):
+        raise ApiError(ErrorCode.SPACE_METADATA_INVALID, "Space metadata must be an object.")
+    if metadata.get("type") != space_type:
+        raise ApiError(ErrorCode.SPACE_METADATA_INVALID, "metadata.type must name the space's type.")
+    if "tier" in metadata and metadata["tier"] not in Tier.values:
+        raise ApiError(ErrorCode.SPACE_METADATA_INVALID, "metadata.tier is not a known tier.")
+    return metadata
+
+
+# --- the personal space ---------------------------------------------------------------------------
+def personal_space_create(*, user: User) -> Space:
+    """Called inside the registration transaction: its failure fails the registration."""
+    local_part = user.email.partition("@")[0]
+    space = Space(
+        name=user.name or local_part or "Personal", type=SpaceType.PERSONAL, personal_owner=user, metadata={"type": SpaceType.PERSONAL}
+    )
+    _insert_with_free_slug(space, slug_base(local_part))
+    Membership.objects.create(space=space, user=user, role=MemberRole.OWNER)
+    return space
+
+
+# --- membership checks ----------------------------------------------------------------------------
+def membership_of(actor: User, space_id: str) -> Membership:
+    """The actor's membership, or NOT_FOUND: a stranger learns nothing about the space."""
+    membership = Membership.objects.select_related("space").filter(space_id=space_id, user=actor).first()
+    if membership is None:
+        raise ApiError(ErrorCode.NOT_FOUND)
+    return membership
+
+
+def _require_role(membership: Membership, *roles: str) -> None:
+    if membership.role not in roles:
+        raise ApiError(ErrorCode.FORBIDDEN)
+
+
+def _owner_count(space: Space) -> int:
+    return Membership.objects.filter(space=space, role=MemberRole.OWNER).count()
+
+
+# --- spaces -------------------------------------------------------------------------------------
+def space_create(*, actor: User, name: str, space_type: str, slug: str | None, metadata: Any, request: HttpRequest | None) -> Membership:
+    if space_type == SpaceType.PERSONAL:
+        raise ApiError(ErrorCode.VALIDATION, fields={"type": ["A personal space is created with the account."]})
+    checked = _validated_metadata(metadata, space_type)
+    with transaction.atomic():
+        space = Space(name=name, type=space_type, metadata=checked)
+        if slug:
+            if slug in RESERVED_SLUGS or Space.objects.filter(slug=slug).exists():
+                raise ApiError(ErrorCode.VALIDATION, fields={"slug": ["This slug is taken."]})
+            space.slug = slug
+            space.save(force_insert=True)
+        else:
+            _insert_with_free_slug(space, slug_base(name))
+        membership = Membership.objects.create(space=space, user=actor, role=MemberRole.OWNER)
+        security_event_record(type="SPACE_CREATED", user_id=actor.id, request=request, metadata={"spaceId": space.id, "type": space_type})
+    return membership
+
+
+def space_update(*, actor: User, space_id: str, changes: dict[str, Any], request: HttpRequest | None) -> Membership:
+    with transaction.atomic():
+        membership = membership_of(actor, space_id)
+        _require_role(membership, MemberRole.OWNER, MemberRole.ADMIN)
+        space = membership.space
+        if "type" in changes and changes["type"] != space.type:
+            raise ApiError(ErrorCode.SPACE_METADATA_INVALID, "The type of a space cannot change.")
+        if "metadata" in changes:
+            space.metadata = _validated_metadata(changes["metadata"], space.type)
+        if "name" in changes:
+            space.name = changes["name"]
+        if changes.get("slug") and changes["slug"] != space.slug:
+            if changes["slug"] in RESERVED_SLUGS or Space.objects.filter(slug=changes["slug"]).exists():
+                raise ApiError(ErrorCode.VALIDATION, fields={"slug": ["This slug is taken."]})
+            space.slug = changes["slug"]
+        space.save()
+    return membership
+
+
+def space_delete(*, actor: User, space_id: str, request: HttpRequest | None) -> None:
+    with transaction.atomic():
+        membership = membership_of(actor, space_id)
+        if membership.space.type == SpaceType.PERSONAL:
+            raise ApiError(ErrorCode.SPACE_PERSONAL_UNDELETABLE)
+        _require_role(membership, MemberRole.OWNER)
+        membership.space.delete()
+        security_event_record(type="SPACE_DELETED", user_id=actor.id, request=request, metadata={"spaceId": space_id})
+
+
+# --- members --------------------------------------------------------------------------------------
+def member_role_change(*, actor: User, space_id: str, member_id: int, role: str, request: HttpRequest | None) -> Membership:
+    with transaction.atomic():
+        mine = membership_of(actor, space_id)
+        _require_role(mine, MemberRole.OWNER)
+        target = Membership.objects.select_for_update().filter(pk=member_id, space_id=space_id).first()
+        if target is None:
+            raise ApiError(ErrorCode.NOT_FOUND)
+        if target.role == MemberRole.OWNER and role != MemberRole.OWNER and _owner_count(mine.space) <= 1:
+            raise ApiError(ErrorCode.FORBIDDEN, "The last owner cannot be demoted.")
+        target.role = role
+        target.save(update_fields=["role"])
+        security_event_record(
+            type="ROLE_CHANGED",
+            user_id=actor.id,
+            request=request,
+            metadata={"spaceId": space_id, "memberUserId": target.user_id, "role": role},
+        )
+    return target
+
+
+def member_remove(*, actor: User, space_id: str, member_id: int, request: HttpRequest | None) -> None:
+    with transaction.atomic():
+        mine = membership_of(actor, space_id)
+        target = Membership.objects.select_for_update().filter(pk=member_id, space_id=space_id).first()
+        if target is None:
+            raise ApiError(ErrorCode.NOT_FOUND)
+        if mine.space.type == SpaceType.PERSONAL:
+            raise ApiError(ErrorCode.FORBIDDEN, "Nobody leaves a personal space.")
+        leaving = target.user_id == actor.id
+        if not leaving:
+            # Owners remove anyone; admins remove members and admins, never owners.
+            _require_role(mine, MemberRole.OWNER, MemberRole.ADMIN)
+            if target.role == MemberRole.OWNER and mine.role != MemberRole.OWNER:
+                raise ApiError(ErrorCode.FORBIDDEN)
+        if target.role == MemberRole.OWNER and _owner_count(mine.space) <= 1:
+            raise ApiError(ErrorCode.FORBIDDEN, "The last owner cannot leave.")
+        target.delete()
+        security_event_record(
+            type="MEMBER_REMOVED", user_id=actor.id, request=request, metadata={"spaceId": space_id, "memberUserId": target.user_id}
+        )
+
+
+# --- invitations ----------------------------------------------------------------------------------
+def invitation_create(*, actor: User, space_id: str, email: str, role: str, request: HttpRequest | None) -> Invitation:
+    with transaction.atomic():
+        mine = membership_of(actor, space_id)
+        _require_role(mine, MemberRole.OWNER, MemberRole.ADMIN)
+        if mine.space.type == SpaceType.PERSONAL:
+            raise ApiError(ErrorCode.FORBIDDEN, "A personal space has no other members.")
+        if role == MemberRole.OWNER and mine.role != MemberRole.OWNER:
+            raise ApiError(ErrorCode.FORBIDDEN)
+        token = new_token()
+        invitation = Invitation.objects.create(
+            space=mine.space,
+            email=normalise_email(email),
+            role=role,
+            inviter=actor,
+            token_hash=token_hash(token),
+            expires_at=timezone.now() + INVITATION_LIFETIME,
+        )
+        invitee = User.objects.filter(email=invitation.email).first()
+        mail_enqueue(
+            template="space_invitation",
+            recipient=invitation.email,
+            user=invitee,
+            language=invitee.locale if invitee else actor.locale,
+            context={
+                "inviter": actor.name or actor.email,
+                "space": mine.space.name,
+                "link": f"{settings.BASE_URL}/accept-invitation?id={token}",
+            },
+        )
+        security_event_record(
+            type="MEMBER_INVITED",
+            user_id=actor.id,
+            request=request,
+            metadata={"spaceId": space_id, "invitationId": invitation.id, "role": role},
+        )
+    return invitation
+
+
+def invitation_accept(*, actor: User, token: str, request: HttpRequest | None) -> Membership:
+    """The invitee, signed in with the verified address it was sent to, joins. Twice is a no-op."""
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().select_related("space").filter(token_hash=token_hash(token)).first()
+        if (
+            invitation is None
+            or invitation.status == Invitation.Status.REVOKED
+            or invitation.email != actor.email
+            or not actor.email_verified
+        ):
+            raise ApiError(ErrorCode.NOT_FOUND)
+        existing = Membership.objects.select_related("space").filter(space=invitation.space, user=actor).first()
+        if existing is not None:
+            return existing
+        if invitation.expires_at <= timezone.now():
+            raise ApiError(ErrorCode.TOKEN_EXPIRED)
+        membership = Membership.objects.create(space=invitation.space, user=actor, role=invitation.role)
+        invitation.status = Invitation.Status.ACCEPTED
+        invitation.accepted_at = timezone.now()
+        invitation.accepted_by = actor
+        invitation.save(update_fields=["status", "accepted_at", "accepted_by"])
+        security_event_record(type="MEMBER_JOINED", user_id=actor.id, request=request, metadata={"spaceId": invitation.space_id})
+    return membership
+
+
+# --- leaving the platform ---------------------------------------------------------------------------
+def spaces_blocking_deletion(*, user: User) -> list[Space]:
+    """Shared spaces the user is the last owner of: deleting the user would orphan their members."""
+    # The ids first: counting over the same join that filters by the user would count only them.
+    owned_ids = Membership.objects.filter(user=user, role=MemberRole.OWNER).exclude(space__type=SpaceType.PERSONAL).values("space_id")
+    counted = Space.objects.filter(pk__in=owned_ids).annotate(
+        owners=Count("memberships", filter=Q(memberships__role=MemberRole.OWNER)), members=Count("memberships")
+    )
+    return [space for space in counted if space.owners == 1 and space.members > 1]
+
+
+def spaces_release(*, user: User) -> None:
+    """Before a user is deleted: spaces only they belong to go with them."""
+    mine = Membership.objects.filter(user=user).exclude(space__type=SpaceType.PERSONAL).values("space_id")
+    Space.objects.filter(pk__in=mine).annotate(members=Count("memberships")).filter(members=1).delete()
+
+
+# --- API keys -------------------------------------------------------------------------------------
+API_KEY_PREFIX = "sk_live_"
+
+
+def api_key_create(
+    *, actor: User, name: str, scopes: list[str] | None, space_id: str | None, request: HttpRequest | None
+) -> tuple[ApiKey, str]:
+    space = membership_of(actor, space_id).space if space_id else None
+    secret = secrets.token_hex(32)
+    with transaction.atomic():
+        key = ApiKey.objects.create(
+            user=actor,
+            space=space,
+            name=name,
+            prefix=secret[:8],
+            key_hash=token_hash(API_KEY_PREFIX + secret),
+            scopes=list(scopes) if scopes is not None else list(API_KEY_DEFAULT_SCOPES),
+        )
+        security_event_record(type="API_KEY_CREATED", user_id=actor.id, request=request, metadata={"apiKeyId": key.id})
+    return key, API_KEY_PREFIX + secret
+
+
+def api_key_revoke(*, actor: User, key_id: str, request: HttpRequest | None) -> None:
+    with transaction.atomic():
+        key = ApiKey.objects.select_for_update().filter(pk=key_id, user=actor).first()
+        if key is None:
+            raise ApiError(ErrorCode.NOT_FOUND)
+        if key.revoked_at is None:
+            key.revoked_at = timezone.now()
+            key.save(update_fields=["revoked_at"])
+            security_event_record(type="API_KEY_REVOKED", user_id=actor.id, request=request, metadata={"apiKeyId": key.id})
+
+
+def api_key_validate(*, presented: str, scope: str | None) -> dict[str, Any]:
+    """For sibling services. The lookup is by the hash of what was presented, so no secret is
+    compared in Python; the per-key rate limit counts in the shared cache."""
+    if not presented.startswith(API_KEY_PREFIX):
+        return {"valid": False, "reason": "invalid"}
+    key = ApiKey.objects.filter(key_hash=token_hash(presented)).select_related("user").first()
+    if key is None or not key.user.is_active:
+        return {"valid": False, "reason": "invalid"}
+    if key.revoked_at is not None:
+        return {"valid": False, "reason": "revoked"}
+    if scope is not None and scope not in key.scopes:
+        return {"valid": False, "reason": "scope_denied"}
+    decision = ratelimit.hit(Limit(f"api-key:{key.pk}", key.rate_limit, key.rate_window_seconds), key.pk)
+    rate_limit = {"limit": key.rate_limit, "windowSec": key.rate_window_seconds, "remaining": max(key.rate_limit - decision.count, 0)}
+    if not decision.allowed:
+        return {"valid": False, "reason": "rate_limited", "rateLimit": rate_limit | {"retryAfterSec": decision.retry_after}}
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at >= API_KEY_LAST_USED_PRECISION:
+        # At most one write a minute per key, however busy it is.
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return {"valid": True, "userId": key.user_id, "spaceId": key.space_id, "scopes": key.scopes, "rateLimit": rate_limit}

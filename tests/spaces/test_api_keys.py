@@ -1,0 +1,130 @@
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db.models import F
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from core.models import SecurityEvent
+from core.secrets import token_hash
+from spaces.models import ApiKey
+
+pytestmark = pytest.mark.django_db
+
+BASE = "/api/v1/api-keys"
+
+
+@pytest.fixture
+def service(settings: Any) -> APIClient:
+    settings.MANA_SERVICE_KEY = "api-key-test-service-key"
+    client = APIClient()
+    client.credentials(HTTP_X_SERVICE_KEY="api-key-test-service-key")
+    return client
+
+
+def validate(service: APIClient, key: str, scope: str | None = None) -> dict[str, Any]:
+    return dict(service.post(f"{BASE}/validate", {"apiKey": key} | ({"scope": scope} if scope else {}), format="json").json())
+
+
+def test_create_shows_the_key_once_and_stores_only_its_hash(alice: User, client_for) -> None:
+    client = client_for(alice)
+    created = client.post(BASE, {"name": "Dictation"}, format="json")
+    assert created.status_code == 201
+    assert created["Cache-Control"] == "no-store"
+    body = created.json()
+    key = body["key"]
+    assert key.startswith("sk_live_")
+    assert len(key) == len("sk_live_") + 64
+    int(key.removeprefix("sk_live_"), 16)
+    assert body["apiKey"]["prefix"] == key.removeprefix("sk_live_")[:8]
+    assert body["apiKey"]["scopes"] == ["stt", "tts"]
+    row = ApiKey.objects.get()
+    assert row.key_hash == token_hash(key)
+    listed = client.get(BASE)
+    assert key not in listed.content.decode()
+    assert row.key_hash not in listed.content.decode()
+    assert set(listed.json()["apiKeys"][0]) == {
+        "id",
+        "name",
+        "prefix",
+        "scopes",
+        "spaceId",
+        "rateLimit",
+        "createdAt",
+        "lastUsedAt",
+        "revokedAt",
+    }
+    assert key not in json.dumps(list(SecurityEvent.objects.values("metadata")))
+
+
+def test_validate_scope_revocation_and_last_used(alice: User, client_for, service: APIClient) -> None:
+    client = client_for(alice)
+    key = client.post(BASE, {"name": "k", "scopes": ["stt"]}, format="json").json()["key"]
+    valid = validate(service, key, "stt")
+    assert valid["valid"] is True
+    assert (valid["userId"], valid["scopes"]) == (alice.id, ["stt"])
+    assert valid["rateLimit"] == {"limit": 60, "windowSec": 60, "remaining": 59}
+    assert ApiKey.objects.get().last_used_at is not None
+    assert validate(service, key, "tts") == {"valid": False, "reason": "scope_denied"}
+    assert validate(service, "sk_live_" + "0" * 64) == {"valid": False, "reason": "invalid"}
+    assert validate(service, "not-a-key") == {"valid": False, "reason": "invalid"}
+    key_id = ApiKey.objects.get().id
+    assert client.delete(f"{BASE}/{key_id}").json() == {"success": True}
+    assert validate(service, key, "stt") == {"valid": False, "reason": "revoked"}
+    assert set(SecurityEvent.objects.filter(user=alice, type__startswith="API_KEY").values_list("type", flat=True)) == {
+        "API_KEY_CREATED",
+        "API_KEY_REVOKED",
+    }
+
+
+def test_last_used_is_written_at_most_once_a_minute(alice: User, client_for, service: APIClient) -> None:
+    key = client_for(alice).post(BASE, {"name": "k"}, format="json").json()["key"]
+    validate(service, key)
+    first = ApiKey.objects.get().last_used_at
+    validate(service, key)
+    assert ApiKey.objects.get().last_used_at == first
+    ApiKey.objects.update(last_used_at=F("last_used_at") - timedelta(seconds=61))
+    validate(service, key)
+    assert ApiKey.objects.get().last_used_at > first  # type: ignore[operator]
+
+
+def test_the_61st_validation_in_a_minute_is_rate_limited(alice: User, client_for, service: APIClient) -> None:
+    key = client_for(alice).post(BASE, {"name": "k"}, format="json").json()["key"]
+    answers = [validate(service, key) for _ in range(61)]
+    assert all(answer["valid"] for answer in answers[:60])
+    assert answers[60]["valid"] is False
+    assert answers[60]["reason"] == "rate_limited"
+    assert answers[60]["rateLimit"]["remaining"] == 0
+
+
+def test_validate_is_for_services_only(alice: User, client_for) -> None:
+    user_client = client_for(alice)
+    key = user_client.post(BASE, {"name": "k"}, format="json").json()["key"]
+    for client in (APIClient(), user_client):
+        response = client.post(f"{BASE}/validate", {"apiKey": key}, format="json")
+        assert response.status_code == 401
+        assert response.json()["error"] == "UNAUTHORIZED"
+
+
+def test_a_stranger_cannot_revoke_and_keys_bind_only_to_own_spaces(alice: User, charlie: User, client_for, service: APIClient) -> None:
+    key_id = client_for(alice).post(BASE, {"name": "k"}, format="json").json()["apiKey"]["id"]
+    stranger = client_for(charlie)
+    assert stranger.delete(f"{BASE}/{key_id}").status_code == 404
+    assert ApiKey.objects.get(pk=key_id).revoked_at is None
+    assert stranger.get(BASE).json() == {"apiKeys": []}
+    team = client_for(alice).post("/api/v1/spaces", {"name": "Team", "type": "team"}, format="json").json()["space"]
+    bound = client_for(alice).post(BASE, {"name": "bound", "spaceId": team["id"]}, format="json")
+    assert bound.json()["apiKey"]["spaceId"] == team["id"]
+    assert validate(service, bound.json()["key"])["spaceId"] == team["id"]
+
+
+def test_bad_input_and_anonymous(alice: User, client_for) -> None:
+    client = client_for(alice)
+    missing = client.post(BASE, {}, format="json")
+    assert (missing.status_code, list(missing.json()["fields"])) == (400, ["name"])
+    bad_scope = client.post(BASE, {"name": "k", "scopes": ["BAD SCOPE"]}, format="json")
+    assert bad_scope.status_code == 400
+    for response in (APIClient().get(BASE), APIClient().post(BASE, {"name": "k"}, format="json"), APIClient().delete(f"{BASE}/x")):
+        assert (response.status_code, response.json()["error"]) == (401, "UNAUTHORIZED")
