@@ -17,12 +17,14 @@ from accounts import jwt, selectors, services
 from accounts.authentication import BearerAuthentication, actor_of, session_id_of
 from accounts.models import User
 from accounts.serializers import (
+    BackupCodesSerializer,
     ChangeEmailInput,
     ChangePasswordInput,
     EmailInput,
     JwksSerializer,
     LoginInput,
     LogoutInput,
+    MagicLinkVerifyInput,
     MessageSerializer,
     PasswordInput,
     ProfileInput,
@@ -37,6 +39,9 @@ from accounts.serializers import (
     SignupStatusSerializer,
     TokenInput,
     TokenPairSerializer,
+    TwoFactorCodeInput,
+    TwoFactorEnrollmentSerializer,
+    TwoFactorVerifyInput,
     UserEnvelopeSerializer,
     UserSerializer,
     ValidateResultSerializer,
@@ -127,8 +132,9 @@ class LoginView(PublicView):
     @extend_schema(request=LoginInput, responses={200: SignInSerializer, **ERRORS}, tags=["auth"])
     def post(self, request: Request) -> Response:
         data = parsed(LoginInput, request)
-        device_token = data.get("deviceToken") or request.COOKIES.get(DEVICE_COOKIE)
-        return sign_in_response(services.login(email=data["email"], password=data["password"], device_token=device_token, request=request))
+        return sign_in_response(
+            services.login(email=data["email"], password=data["password"], device_token=device_token_of(request, data), request=request)
+        )
 
 
 class RefreshView(PublicView):
@@ -265,3 +271,70 @@ class SecurityEventsView(UserView):
     @extend_schema(responses={200: SecurityEventListSerializer, **ERRORS}, tags=["auth"])
     def get(self, request: Request) -> Response:
         return Response({"events": SecurityEventSerializer(selectors.security_events_recent(actor=actor_of(request)), many=True).data})
+
+
+def device_token_of(request: Request, data: dict[str, Any]) -> str | None:
+    return data.get("deviceToken") or request.COOKIES.get(DEVICE_COOKIE)
+
+
+class TwoFactorVerifyView(PublicView):
+    @extend_schema(request=TwoFactorVerifyInput, responses={200: SignInSerializer, **ERRORS}, tags=["two-factor"])
+    def post(self, request: Request) -> Response:
+        data = parsed(TwoFactorVerifyInput, request)
+        sign_in = services.two_factor_verify(
+            token=data["twoFactorToken"],
+            code=data.get("code"),
+            backup_code=data.get("backupCode"),
+            device_token=device_token_of(request, data),
+            request=request,
+        )
+        return sign_in_response(sign_in)
+
+
+class TwoFactorEnableView(UserView):
+    @extend_schema(request=PasswordInput, responses={200: TwoFactorEnrollmentSerializer, **ERRORS}, tags=["two-factor"])
+    def post(self, request: Request) -> Response:
+        enrollment = services.two_factor_enable(
+            actor=actor_of(request), password=parsed(PasswordInput, request)["password"], request=request
+        )
+        body = {"totpUri": enrollment.totp_uri, "secret": enrollment.secret, "backupCodes": enrollment.backup_codes}
+        return Response(body, headers=NO_STORE)
+
+
+class TwoFactorConfirmView(UserView):
+    @extend_schema(request=TwoFactorCodeInput, responses={200: SuccessSerializer, **ERRORS}, tags=["two-factor"])
+    def post(self, request: Request) -> Response:
+        services.two_factor_confirm(actor=actor_of(request), code=parsed(TwoFactorCodeInput, request)["code"], request=request)
+        return success()
+
+
+class TwoFactorDisableView(UserView):
+    @extend_schema(request=PasswordInput, responses={200: SuccessSerializer, **ERRORS}, tags=["two-factor"])
+    def post(self, request: Request) -> Response:
+        services.two_factor_disable(actor=actor_of(request), password=parsed(PasswordInput, request)["password"], request=request)
+        return success()
+
+
+class BackupCodesView(UserView):
+    @extend_schema(request=PasswordInput, responses={200: BackupCodesSerializer, **ERRORS}, tags=["two-factor"])
+    def post(self, request: Request) -> Response:
+        codes = services.backup_codes_regenerate(
+            actor=actor_of(request), password=parsed(PasswordInput, request)["password"], request=request
+        )
+        return Response({"backupCodes": codes}, headers=NO_STORE)
+
+
+class MagicLinkView(PublicView):
+    @extend_schema(request=EmailInput, responses={200: SuccessSerializer, **ERRORS}, tags=["magic-link"])
+    def post(self, request: Request) -> Response:
+        services.magic_link_request(email=parsed(EmailInput, request)["email"], request=request)
+        return success()
+
+
+class MagicLinkVerifyView(PublicView):
+    @extend_schema(request=MagicLinkVerifyInput, responses={200: SignInSerializer, **ERRORS}, tags=["magic-link"])
+    def post(self, request: Request) -> Response:
+        data = parsed(MagicLinkVerifyInput, request)
+        return sign_in_response(
+            services.magic_link_verify(token=data["token"], device_token=device_token_of(request, data), request=request)
+        )

@@ -262,3 +262,43 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template} → {self.status}"
+
+
+class TwoFactor(models.Model):
+    """A user's TOTP secret, KEK-wrapped. Pending until the first code confirms it."""
+
+    user = models.OneToOneField(User, primary_key=True, on_delete=models.CASCADE, related_name="two_factor")
+    secret_wrapped = models.TextField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The newest time step accepted: a code of that step or older is refused (replay protection
+    # that holds across processes, because it lives in this row).
+    last_used_step = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"two-factor of {self.user_id}"
+
+
+class BackupCode(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="backup_codes")
+    code_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"backup code of {self.user_id}"
+
+
+class TwoFactorChallenge(models.Model):
+    """The `twoFactorToken` handed over from the first factor to the second: single use, short."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="two_factor_challenges")
+    token_hash = models.CharField(max_length=64, unique=True)
+    device_token = models.ForeignKey(DeviceToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    method = models.CharField(max_length=32)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"two-factor challenge of {self.user_id}"

@@ -156,3 +156,34 @@ class ChangePasswordInput(serializers.Serializer[Any]):
 
 class PasswordInput(serializers.Serializer[Any]):
     password = serializers.CharField(max_length=PASSWORD_FIELD_MAX, trim_whitespace=False)
+
+
+class TwoFactorVerifyInput(serializers.Serializer[Any]):
+    twoFactorToken = serializers.CharField(max_length=200)
+    code = serializers.RegexField(r"^\s*\d{6}\s*$", required=False)
+    backupCode = serializers.CharField(required=False, max_length=32)
+    deviceToken = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if bool(attrs.get("code")) == bool(attrs.get("backupCode")):
+            raise serializers.ValidationError({"code": ["Send either a code or a backup code."]})
+        return attrs
+
+
+class TwoFactorCodeInput(serializers.Serializer[Any]):
+    code = serializers.RegexField(r"^\s*\d{6}\s*$")
+
+
+class TwoFactorEnrollmentSerializer(serializers.Serializer[Any]):
+    totpUri = serializers.CharField()
+    secret = serializers.CharField()
+    backupCodes = serializers.ListField(child=serializers.CharField())
+
+
+class BackupCodesSerializer(serializers.Serializer[Any]):
+    backupCodes = serializers.ListField(child=serializers.CharField())
+
+
+class MagicLinkVerifyInput(serializers.Serializer[Any]):
+    token = serializers.CharField(max_length=200)
+    deviceToken = serializers.CharField(max_length=200, required=False, allow_blank=True)

@@ -7,6 +7,7 @@ the whole attempt back and counts nothing (DESIGN.md rule 2).
 """
 
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,9 +21,10 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts import jwt
+from accounts import jwt, totp
 from accounts.mail import mail_enqueue
 from accounts.models import (
+    BackupCode,
     DeviceToken,
     EmailToken,
     LockoutState,
@@ -30,10 +32,13 @@ from accounts.models import (
     RefreshToken,
     Session,
     SignupDay,
+    TwoFactor,
+    TwoFactorChallenge,
     User,
 )
 from core import ratelimit
 from core.errors import ApiError, ErrorCode
+from core.keyring import get_keyring
 from core.ratelimit import Limit
 from core.requests import client_ip, user_agent
 from core.secrets import new_token, token_hash
@@ -61,6 +66,10 @@ LOGIN_LIMIT = Limit("login", 30, 60)
 REGISTER_LIMIT = Limit("register", 10, 3600)
 FORGOT_PASSWORD_LIMIT = Limit("forgot-password", 5, 900)
 RESEND_VERIFICATION_LIMIT = Limit("resend-verification", 5, 900)
+MAGIC_LINK_IP_LIMIT = Limit("magic-link-ip", 5, 900)
+MAGIC_LINK_EMAIL_LIMIT = Limit("magic-link-email", 3, 900)
+TWO_FACTOR_CHALLENGE_LIFETIME = timedelta(minutes=5)
+BACKUP_CODE_COUNT = 10
 
 
 # --- small shared pieces ----------------------------------------------------------------------
@@ -318,6 +327,9 @@ def _password_attempt(email: str, password: str, device_token: str | None, reque
             return ApiError(ErrorCode.INVALID_CREDENTIALS)
         if not user.email_verified:
             return ApiError(ErrorCode.EMAIL_NOT_VERIFIED)
+        if user.two_factor_enabled:
+            # The password was right; the sign-in completes at /two-factor/verify.
+            return _two_factor_required(user, device, method="password")
         _record_attempt(email, request, LoginAttempt.Outcome.SUCCESS, device=device)
         if not (state.locked_until and state.locked_until > now):
             state.cleared_at = now
@@ -563,3 +575,189 @@ def account_delete(*, actor: User, password: str, request: HttpRequest) -> None:
         spaces_release(user=actor)
         security_event_record(type="ACCOUNT_DELETED", user_id=actor.id, request=request)
         actor.delete()
+
+
+# --- two-factor authentication ----------------------------------------------------------------
+def _secret_aad(user_id: str) -> bytes:
+    return f"totp-secret:{user_id}".encode()
+
+
+def _backup_code_hash(user_id: str, code: str) -> str:
+    normalised = code.strip().lower().replace("-", "").replace(" ", "")
+    return token_hash(f"backup-code:{user_id}:{normalised}")
+
+
+def _new_backup_codes(user: User) -> list[str]:
+    """Ten fresh codes (shown once); the old set is void."""
+    BackupCode.objects.filter(user=user).delete()
+    codes = [f"{secret[:5]}-{secret[5:]}" for secret in (secrets.token_hex(5) for _ in range(BACKUP_CODE_COUNT))]
+    BackupCode.objects.bulk_create(BackupCode(user=user, code_hash=_backup_code_hash(user.id, code)) for code in codes)
+    return codes
+
+
+@dataclass(frozen=True)
+class TwoFactorEnrollment:
+    totp_uri: str
+    secret: str
+    backup_codes: list[str]
+
+
+def two_factor_enable(*, actor: User, password: str, request: HttpRequest) -> TwoFactorEnrollment:
+    """Step one: a pending secret and backup codes. Nothing changes at sign-in until confirmed."""
+    password_reauthenticate(user=actor, password=password, request=request)
+    if actor.two_factor_enabled:
+        raise ApiError(ErrorCode.VALIDATION, "Two-factor authentication is already on; switch it off first.")
+    secret = totp.new_secret()
+    with transaction.atomic():
+        TwoFactor.objects.update_or_create(
+            user=actor,
+            defaults={
+                "secret_wrapped": get_keyring().wrap_text(secret.encode(), aad=_secret_aad(actor.id)),
+                "confirmed_at": None,
+                "last_used_step": 0,
+            },
+        )
+        codes = _new_backup_codes(actor)
+    return TwoFactorEnrollment(totp_uri=totp.provisioning_uri(secret, actor.email), secret=secret, backup_codes=codes)
+
+
+def _accept_totp(two_factor: TwoFactor, code: str) -> bool:
+    """True for a current code not used before; the row must be locked by the caller."""
+    secret = get_keyring().unwrap_text(two_factor.secret_wrapped, aad=_secret_aad(two_factor.user_id)).decode()
+    step = totp.matching_step(secret, code.strip())
+    if step is None or step <= two_factor.last_used_step:
+        return False
+    two_factor.last_used_step = step
+    two_factor.save(update_fields=["last_used_step"])
+    return True
+
+
+def two_factor_confirm(*, actor: User, code: str, request: HttpRequest) -> None:
+    with transaction.atomic():
+        pending = TwoFactor.objects.select_for_update().filter(user=actor, confirmed_at__isnull=True).first()
+        accepted = pending is not None and _accept_totp(pending, code)
+        if accepted and pending is not None:
+            pending.confirmed_at = timezone.now()
+            pending.save(update_fields=["confirmed_at"])
+            User.objects.filter(pk=actor.pk).update(two_factor_enabled=True)
+            security_event_record(type="TWO_FACTOR_ENABLED", user_id=actor.id, request=request)
+    if not accepted:
+        raise ApiError(ErrorCode.TWO_FACTOR_FAILED)
+
+
+def two_factor_disable(*, actor: User, password: str, request: HttpRequest) -> None:
+    password_reauthenticate(user=actor, password=password, request=request)
+    with transaction.atomic():
+        TwoFactor.objects.filter(user=actor).delete()
+        BackupCode.objects.filter(user=actor).delete()
+        User.objects.filter(pk=actor.pk).update(two_factor_enabled=False)
+        security_event_record(type="TWO_FACTOR_DISABLED", user_id=actor.id, request=request)
+        mail_enqueue(template="two_factor_disabled", recipient=actor.email, user=actor, context={"name": actor.name})
+
+
+def backup_codes_regenerate(*, actor: User, password: str, request: HttpRequest) -> list[str]:
+    password_reauthenticate(user=actor, password=password, request=request)
+    if not actor.two_factor_enabled:
+        raise ApiError(ErrorCode.VALIDATION, "Two-factor authentication is off.")
+    with transaction.atomic():
+        codes = _new_backup_codes(actor)
+        security_event_record(type="BACKUP_CODES_REGENERATED", user_id=actor.id, request=request)
+    return codes
+
+
+def _two_factor_required(user: User, device: DeviceToken | None, *, method: str) -> ApiError:
+    """Hand the first factor over to the second: a short-lived token bound to the user (and the
+    device the first step came from), answered as TWO_FACTOR_REQUIRED with no tokens."""
+    raw = new_token()
+    TwoFactorChallenge.objects.create(
+        user=user, token_hash=token_hash(raw), device_token=device, method=method, expires_at=timezone.now() + TWO_FACTOR_CHALLENGE_LIFETIME
+    )
+    return ApiError(ErrorCode.TWO_FACTOR_REQUIRED, extra={"twoFactorToken": raw})
+
+
+def _second_factor_matches(user: User, code: str | None, backup_code: str | None, request: HttpRequest | None) -> bool:
+    if code:
+        two_factor = TwoFactor.objects.select_for_update().filter(user=user, confirmed_at__isnull=False).first()
+        return two_factor is not None and _accept_totp(two_factor, code)
+    if backup_code:
+        used = BackupCode.objects.filter(user=user, code_hash=_backup_code_hash(user.id, backup_code), used_at__isnull=True).update(
+            used_at=timezone.now()
+        )
+        if used:
+            security_event_record(type="BACKUP_CODE_USED", user_id=user.id, request=request)
+            remaining = BackupCode.objects.filter(user=user, used_at__isnull=True).count()
+            mail_enqueue(template="backup_code_used", recipient=user.email, user=user, context={"name": user.name, "remaining": remaining})
+        return bool(used)
+    return False
+
+
+def _second_factor_attempt(
+    raw: str, code: str | None, backup_code: str | None, device_token: str | None, request: HttpRequest
+) -> SignIn | ApiError:
+    now = timezone.now()
+    with transaction.atomic():
+        challenge = TwoFactorChallenge.objects.select_for_update().select_related("user").filter(token_hash=token_hash(raw)).first()
+        if challenge is None or challenge.used_at is not None or not challenge.user.is_active:
+            return ApiError(ErrorCode.TOKEN_INVALID, status=401)
+        if challenge.expires_at <= now:
+            return ApiError(ErrorCode.TOKEN_EXPIRED)
+        user = challenge.user
+        state = _lock_state(user.email)
+        device = (
+            DeviceToken.objects.filter(pk=challenge.device_token_id, revoked_at__isnull=True).first() if challenge.device_token_id else None
+        )
+        if state.locked_until and state.locked_until > now and device is None:
+            _record_attempt(user.email, request, LoginAttempt.Outcome.BLOCKED, method="two_factor")
+            return ApiError(ErrorCode.ACCOUNT_LOCKED, retry_after=_retry_after(state.locked_until, now))
+        if not _second_factor_matches(user, code, backup_code, request):
+            _register_failure(state, user, device, request, now, method="two_factor")
+            return ApiError(ErrorCode.TWO_FACTOR_FAILED)
+        challenge.used_at = now
+        challenge.save(update_fields=["used_at"])
+        _record_attempt(user.email, request, LoginAttempt.Outcome.SUCCESS, device=device, method="two_factor")
+        if not (state.locked_until and state.locked_until > now):
+            state.cleared_at = now
+            state.save(update_fields=["cleared_at"])
+        return sign_in_complete(user=user, request=request, method=f"{challenge.method}+totp", device_token=device_token)
+
+
+def two_factor_verify(*, token: str, code: str | None, backup_code: str | None, device_token: str | None, request: HttpRequest) -> SignIn:
+    result = _second_factor_attempt(token, code, backup_code, device_token, request)
+    if isinstance(result, ApiError):
+        raise result
+    return result
+
+
+# --- magic link -------------------------------------------------------------------------------
+def magic_link_request(*, email: str, request: HttpRequest) -> None:
+    address = normalise_email(email)
+    ratelimit.enforce(MAGIC_LINK_IP_LIMIT, _ip(request))
+    ratelimit.enforce(MAGIC_LINK_EMAIL_LIMIT, address)
+    with transaction.atomic():
+        user = User.objects.filter(email=address, is_active=True).first()
+        if user is None:
+            return
+        link = _email_token_link(user, EmailToken.Purpose.MAGIC_LINK, "magic-link")
+        mail_enqueue(template="magic_link", recipient=user.email, user=user, context={"name": user.name, "link": link})
+
+
+def _magic_link_attempt(token: str, device_token: str | None, request: HttpRequest) -> SignIn | ApiError:
+    with transaction.atomic():
+        row = _email_token_redeem(token, EmailToken.Purpose.MAGIC_LINK)
+        user = row.user
+        if not user.email_verified:
+            # The link reached the mailbox: that is what verification proves.
+            User.objects.filter(pk=user.pk).update(email_verified=True)
+            user.email_verified = True
+            security_event_record(type="EMAIL_VERIFIED", user_id=user.id, request=request, metadata={"method": "magic_link"})
+        if user.two_factor_enabled:
+            return _two_factor_required(user, _valid_device_token(device_token, user), method="magic_link")
+        return sign_in_complete(user=user, request=request, method="magic_link", device_token=device_token)
+
+
+def magic_link_verify(*, token: str, device_token: str | None, request: HttpRequest) -> SignIn:
+    """Signs in whatever the password lock says: the link proves the mailbox, not the password."""
+    result = _magic_link_attempt(token, device_token, request)
+    if isinstance(result, ApiError):
+        raise result
+    return result

@@ -22,4 +22,11 @@ urlpatterns = [
     *route("sessions", api.SessionsView.as_view()),
     *route("sessions/<str:session_id>", api.SessionView.as_view()),
     *route("security-events", api.SecurityEventsView.as_view()),
+    *route("two-factor/verify", api.TwoFactorVerifyView.as_view()),
+    *route("two-factor/enable", api.TwoFactorEnableView.as_view()),
+    *route("two-factor/confirm", api.TwoFactorConfirmView.as_view()),
+    *route("two-factor/disable", api.TwoFactorDisableView.as_view()),
+    *route("two-factor/backup-codes", api.BackupCodesView.as_view()),
+    *route("magic-link", api.MagicLinkView.as_view()),
+    *route("magic-link/verify", api.MagicLinkVerifyView.as_view()),
 ]
