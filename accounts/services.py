@@ -761,3 +761,15 @@ def magic_link_verify(*, token: str, device_token: str | None, request: HttpRequ
     if isinstance(result, ApiError):
         raise result
     return result
+
+
+def two_factor_secrets_rewrap() -> int:
+    """Re-wrap TOTP secrets under the active KEK (KEK rotation); returns how many moved."""
+    moved = 0
+    keyring = get_keyring()
+    for row in TwoFactor.objects.only("user_id", "secret_wrapped"):
+        rewrapped = keyring.rewrap_text(row.secret_wrapped, aad=_secret_aad(row.user_id))
+        if rewrapped is not None:
+            TwoFactor.objects.filter(pk=row.pk).update(secret_wrapped=rewrapped)
+            moved += 1
+    return moved

@@ -10,9 +10,10 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection
 from rest_framework.test import APIClient
 
-from accounts.models import User
+from accounts.models import SigningKey, TwoFactor, User
+from core.keyring import get_keyring
 from core.rls import acting_as
-from tests.conftest import sign_in
+from tests.conftest import PASSWORD, sign_in
 from vault.models import Vault, VaultAudit
 
 pytestmark = pytest.mark.django_db
@@ -208,21 +209,27 @@ def test_kek_rotation_keeps_every_key(make_user, client_for, settings) -> None:
     settings.MANA_AUTH_KEK, settings.MANA_AUTH_KEK_ID, settings.MANA_AUTH_OLD_KEKS = KEK_A, "kek-a", ""
     users = [make_user(f"user{n}@example.com") for n in range(3)]
     keys = {user.id: client_for(user).post(f"{BASE}/init").json()["masterKey"] for user in users}
+    totp_secret = client_for(users[0]).post("/api/v1/auth/two-factor/enable", {"password": PASSWORD}, format="json").json()["secret"]
 
     settings.MANA_AUTH_KEK, settings.MANA_AUTH_KEK_ID, settings.MANA_AUTH_OLD_KEKS = KEK_B, "kek-b", f"kek-a:{KEK_A}"
     assert {user.id: client_for(user).get(f"{BASE}/key").json()["masterKey"] for user in users} == keys
 
     out = io.StringIO()
     call_command("rewrap_vaults", "--batch-size", "2", stdout=out)
-    assert "Done: 3 of 3 vaults" in out.getvalue()
+    assert "Done: 3 of 3 vaults, 1 JWT signing keys, 1 TOTP secrets" in out.getvalue()
     assert {vault_row(user).kek_id for user in users} == {"kek-b"}  # type: ignore[union-attr]
+    assert TwoFactor.objects.get().secret_wrapped.startswith("kw1:kek-b:")
+    assert SigningKey.objects.get().private_key_wrapped.startswith("kw1:kek-b:")
 
     settings.MANA_AUTH_OLD_KEKS = ""  # KEK A is gone for good
     assert {user.id: client_for(user).get(f"{BASE}/key").json()["masterKey"] for user in users} == keys
     before = {user.id: wrapped_of(user) for user in users}
     again = io.StringIO()
     call_command("rewrap_vaults", stdout=again)
-    assert "Done: 0 of 3 vaults" in again.getvalue()
+    assert "Done: 0 of 3 vaults, 0 JWT signing keys, 0 TOTP secrets, 0 outbox messages" in again.getvalue()
+    assert (
+        get_keyring().unwrap_text(TwoFactor.objects.get().secret_wrapped, aad=f"totp-secret:{users[0].id}".encode()).decode() == totp_secret
+    )
     assert {user.id: wrapped_of(user) for user in users} == before
 
 
