@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest migrate clean
+.PHONY: install run test lint typecheck pytest migrate messages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ typecheck: install
 
 pytest: install
 	$(BIN)/pytest
+
+## Refresh the German translations after changing page texts (needs GNU gettext).
+messages: install
+	$(BIN)/python manage.py makemessages -l de --no-location --ignore '.venv/*' --ignore 'tests/*' --ignore 'staticfiles/*'
+	$(BIN)/python manage.py compilemessages -l de --ignore '.venv/*'
 
 clean:
 	rm -rf $(VENV) staticfiles .mypy_cache .pytest_cache .ruff_cache

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import JwksView
@@ -16,6 +17,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", RedirectView.as_view(url="/account", permanent=False)),
+    path("", include("accounts.page_urls")),
     # Passkeys first: "passkeys/…" must not be taken for an accounts route.
     *route("api/v1/auth/passkeys", PasskeyListView.as_view()),
     path("api/v1/auth/passkeys/", include("passkeys.urls")),

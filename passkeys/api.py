@@ -27,7 +27,7 @@ OPTIONS_SCHEMA = OpenApiTypes.OBJECT
 class CapabilityView(PublicView):
     @extend_schema(responses={200: CapabilitySerializer}, tags=["passkeys"])
     def get(self, request: Request) -> Response:
-        enabled = bool(settings.PASSKEYS_ENABLED)
+        enabled = services.passkeys_enabled()
         return Response({"enabled": enabled, "conditionalUIAvailable": enabled, "rpId": settings.WEBAUTHN_RP_ID})
 
 

@@ -49,8 +49,12 @@ KNOWN_AUTHENTICATORS = {
 ZERO_AAGUID = "00000000-0000-0000-0000-000000000000"
 
 
+def passkeys_enabled() -> bool:
+    return bool(settings.PASSKEYS_ENABLED)
+
+
 def require_enabled() -> None:
-    if not settings.PASSKEYS_ENABLED:
+    if not passkeys_enabled():
         raise ApiError(ErrorCode.PASSKEY_NOT_ENABLED)
 
 

@@ -15,6 +15,7 @@ from accounts.models import User
 from tests.notify import NotifyStub
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+CHROMIUM = "/usr/bin/chromium"
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -23,6 +24,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     needs = {
         "postgres": (connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL=postgres://…)"),
         "redis": (bool(os.environ.get("REDIS_URL")), "Redis (REDIS_URL=redis://…)"),
+        "browser": (os.path.exists(CHROMIUM), f"Chromium at {CHROMIUM} (apt-get install chromium)"),
     }
     for marker, (available, what) in needs.items():
         if item.get_closest_marker(marker) and not available:

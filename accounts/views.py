@@ -1,0 +1,429 @@
+"""Browser pages: thin HTML edges over the same services the API uses."""
+
+import json
+from typing import Any
+
+import segno
+from django.contrib.auth import logout as django_logout
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import services
+from accounts.pages import (
+    DEVICE_COOKIE,
+    SESSION_LINK,
+    browser_sign_in,
+    error_text,
+    field_errors,
+    login_required_page,
+    page_user,
+    remember_device,
+    safe_next,
+    start_browser_session,
+)
+from accounts.selectors import sessions_active
+from core.errors import ApiError, ErrorCode, classify, error_response
+from passkeys import selectors as passkey_selectors
+from passkeys import services as passkey_services
+from spaces import services as space_services
+from vault import services as vault_services
+
+TWO_FACTOR_PENDING = "two_factor_token"
+NEXT_PENDING = "two_factor_next"
+
+
+def _page(request: HttpRequest, template: str, context: dict[str, Any] | None = None, status: int = 200) -> HttpResponse:
+    return render(request, f"pages/{template}", context or {}, status=status)
+
+
+def _failure(request: HttpRequest, template: str, error: ApiError, context: dict[str, Any] | None = None) -> HttpResponse:
+    # A form shown again with its error is a normal page (200), as Django's form views do; the
+    # status codes of the error belong to the API.
+    return _page(request, template, {"error": error_text(error), "fields": field_errors(error), **(context or {})})
+
+
+def _device_token(request: HttpRequest) -> str | None:
+    return request.COOKIES.get(DEVICE_COOKIE)
+
+
+def _handoff_to_second_factor(request: HttpRequest, error: ApiError, next_url: str) -> HttpResponse:
+    request.session[TWO_FACTOR_PENDING] = error.extra["twoFactorToken"]
+    request.session[NEXT_PENDING] = next_url
+    return redirect("/two-factor")
+
+
+# --- sign in and out ---------------------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+def login_page(request: HttpRequest) -> HttpResponse:
+    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    if page_user(request) is not None:
+        return redirect(next_url)
+    context = {"next": next_url, "passkeys_enabled": passkey_services.passkeys_enabled(), "email": request.POST.get("email", "")}
+    if request.method == "GET":
+        return _page(request, "login.html", context)
+    try:
+        sign_in = services.login(
+            email=request.POST.get("email", ""),
+            password=request.POST.get("password", ""),
+            device_token=_device_token(request),
+            request=request,
+        )
+    except ApiError as error:
+        if error.code is ErrorCode.TWO_FACTOR_REQUIRED:
+            return _handoff_to_second_factor(request, error, next_url)
+        return _failure(request, "login.html", error, context)
+    return start_browser_session(request, sign_in, next_url)
+
+
+@require_POST
+def passkey_login(request: HttpRequest) -> HttpResponse:
+    """The passkey ceremony's last step for the browser: JSON in, a browser session out."""
+    try:
+        body = json.loads(request.body or b"{}")
+        sign_in = passkey_services.passkey_sign_in(response=body.get("response"), request=request)
+    except (ApiError, ValueError) as exc:
+        return error_response(classify(exc) if isinstance(exc, ApiError) else ApiError(ErrorCode.VALIDATION))
+    next_url = safe_next(request, body.get("next"))
+    browser_sign_in(request, sign_in)
+    response = JsonResponse({"redirect": next_url})
+    remember_device(response, sign_in.device_token)
+    return response
+
+
+@require_POST
+def passkey_login_options(request: HttpRequest) -> HttpResponse:
+    try:
+        return JsonResponse(passkey_services.authentication_options(email=None, request=request))
+    except ApiError as error:
+        return error_response(error)
+
+
+@require_http_methods(["GET", "POST"])
+def two_factor_page(request: HttpRequest) -> HttpResponse:
+    token = request.session.get(TWO_FACTOR_PENDING)
+    if not token:
+        return redirect("/login")
+    if request.method == "GET":
+        return _page(request, "two_factor.html")
+    code = request.POST.get("code", "").strip()
+    backup = request.POST.get("backup_code", "").strip()
+    try:
+        sign_in = services.two_factor_verify(
+            token=token,
+            code=code or None,
+            backup_code=None if code else (backup or None),
+            device_token=_device_token(request),
+            request=request,
+        )
+    except ApiError as error:
+        if error.code in (ErrorCode.TOKEN_EXPIRED, ErrorCode.TOKEN_INVALID):
+            request.session.pop(TWO_FACTOR_PENDING, None)
+        return _failure(request, "two_factor.html", error)
+    next_url = request.session.pop(NEXT_PENDING, "/account")
+    request.session.pop(TWO_FACTOR_PENDING, None)
+    return start_browser_session(request, sign_in, safe_next(request, next_url))
+
+
+@require_POST
+def logout_page(request: HttpRequest) -> HttpResponse:
+    user = page_user(request)
+    session_id = request.session.get(SESSION_LINK)
+    if user is not None and session_id:
+        services.session_revoke(actor=user, session_id=session_id, request=request, event="LOGOUT")
+    django_logout(request)
+    return redirect("/login")
+
+
+# --- registration and mailed links ---------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+def register_page(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return _page(request, "register.html")
+    context = {"email": request.POST.get("email", ""), "name": request.POST.get("name", "")}
+    try:
+        services.user_register(
+            email=request.POST.get("email", ""),
+            password=request.POST.get("password", ""),
+            name=request.POST.get("name", "")[:200],
+            language=translation.get_language() or "de",
+            request=request,
+        )
+    except ApiError as error:
+        return _failure(request, "register.html", error, context)
+    return _page(
+        request, "message.html", {"title": _("Check your inbox"), "text": _("We have sent you a link to confirm your email address.")}
+    )
+
+
+def _token_page(request: HttpRequest, template: str, action: Any, **context: Any) -> HttpResponse:
+    """Mailed links open a page with a button: mail scanners that prefetch links change nothing."""
+    token = request.POST.get("token") or request.GET.get("token", "")
+    if request.method == "GET":
+        return _page(request, template, {"token": token, **context})
+    try:
+        return action(token)
+    except ApiError as error:
+        return _failure(request, template, error, {"token": token, **context})
+
+
+@require_http_methods(["GET", "POST"])
+def verify_email_page(request: HttpRequest) -> HttpResponse:
+    return _token_page(
+        request,
+        "verify_email.html",
+        lambda token: start_browser_session(request, services.email_verify(token=token, request=request), "/account"),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def magic_link_page(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and "email" in request.POST:
+        try:
+            services.magic_link_request(email=request.POST["email"], request=request)
+        except ApiError as error:
+            return _failure(request, "magic_link.html", error)
+        return _page(
+            request,
+            "message.html",
+            {"title": _("Check your inbox"), "text": _("If the address is registered, a sign-in link is on its way.")},
+        )
+
+    def sign_in(token: str) -> HttpResponse:
+        try:
+            result = services.magic_link_verify(token=token, device_token=_device_token(request), request=request)
+        except ApiError as error:
+            if error.code is ErrorCode.TWO_FACTOR_REQUIRED:
+                return _handoff_to_second_factor(request, error, "/account")
+            raise
+        return start_browser_session(request, result, "/account")
+
+    return _token_page(request, "magic_link.html", sign_in)
+
+
+@require_http_methods(["GET", "POST"])
+def forgot_password_page(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return _page(request, "forgot_password.html")
+    try:
+        services.password_reset_request(email=request.POST.get("email", ""), request=request)
+    except ApiError as error:
+        return _failure(request, "forgot_password.html", error)
+    return _page(
+        request,
+        "message.html",
+        {"title": _("Check your inbox"), "text": _("If the address is registered, a link to reset the password is on its way.")},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def reset_password_page(request: HttpRequest) -> HttpResponse:
+    def reset(token: str) -> HttpResponse:
+        services.password_reset_complete(token=token, new_password=request.POST.get("password", ""), request=request)
+        return _page(
+            request,
+            "message.html",
+            {"title": _("Password changed"), "text": _("Your new password is set. Please sign in."), "link": "/login"},
+        )
+
+    return _token_page(request, "reset_password.html", reset)
+
+
+@require_http_methods(["GET", "POST"])
+def confirm_email_change_page(request: HttpRequest) -> HttpResponse:
+    def confirm(token: str) -> HttpResponse:
+        services.email_change_confirm(token=token, request=request)
+        return _page(
+            request, "message.html", {"title": _("Email address changed"), "text": _("Your new address is confirmed."), "link": "/account"}
+        )
+
+    return _token_page(request, "confirm_email_change.html", confirm)
+
+
+@login_required_page
+@require_http_methods(["GET", "POST"])
+def accept_invitation_page(request: HttpRequest) -> HttpResponse:
+    user = page_user(request)
+    assert user is not None  # noqa: S101 - login_required_page guarantees it
+
+    def accept(token: str) -> HttpResponse:
+        space_services.invitation_accept(actor=user, token=token, request=request)
+        return redirect("/account")
+
+    token = request.POST.get("token") or request.GET.get("id", "")
+    if request.method == "GET":
+        return _page(request, "accept_invitation.html", {"token": token})
+    try:
+        return accept(token)
+    except ApiError as error:
+        return _failure(request, "accept_invitation.html", error, {"token": token})
+
+
+# --- the account page ------------------------------------------------------------------------------
+def _account_context(request: HttpRequest) -> dict[str, Any]:
+    user = page_user(request)
+    assert user is not None  # noqa: S101 - only called behind login_required_page
+    return {
+        "account": user,
+        "passkeys": list(passkey_selectors.passkeys_of(actor=user)) if passkey_services.passkeys_enabled() else None,
+        "sessions": list(sessions_active(actor=user)),
+        "current_session": request.session.get(SESSION_LINK),
+        "vault": vault_services.vault_status(actor=user),
+    }
+
+
+@login_required_page
+def account_page(request: HttpRequest) -> HttpResponse:
+    return _page(request, "account.html", _account_context(request) | {"notice": request.session.pop("notice", None)})
+
+
+def _account_action(request: HttpRequest, action: Any, notice: str) -> HttpResponse:
+    user = page_user(request)
+    assert user is not None  # noqa: S101
+    try:
+        result = action(user)
+    except ApiError as error:
+        return _page(request, "account.html", _account_context(request) | {"error": error_text(error), "fields": field_errors(error)})
+    if isinstance(result, HttpResponse):
+        return result
+    request.session["notice"] = notice
+    return redirect("/account")
+
+
+@login_required_page
+@require_POST
+def account_profile(request: HttpRequest) -> HttpResponse:
+    name = request.POST.get("name", "")[:200]
+    return _account_action(request, lambda user: services.profile_update(actor=user, request=request, name=name), _("Profile saved."))
+
+
+@login_required_page
+@require_POST
+def account_email(request: HttpRequest) -> HttpResponse:
+    return _account_action(
+        request,
+        lambda user: services.email_change_request(
+            actor=user, new_email=request.POST.get("new_email", ""), password=request.POST.get("password", ""), request=request
+        ),
+        _("We have sent a confirmation link to the new address."),
+    )
+
+
+@login_required_page
+@require_POST
+def account_password(request: HttpRequest) -> HttpResponse:
+    return _account_action(
+        request,
+        lambda user: services.password_change(
+            actor=user,
+            current_password=request.POST.get("current_password", ""),
+            new_password=request.POST.get("new_password", ""),
+            session_id=request.session.get(SESSION_LINK),
+            request=request,
+        ),
+        _("Password changed. Your other sessions were signed out."),
+    )
+
+
+@login_required_page
+@require_POST
+def account_sessions_revoke_others(request: HttpRequest) -> HttpResponse:
+    def revoke(user: Any) -> None:
+        for session in sessions_active(actor=user):
+            if session.id != request.session.get(SESSION_LINK):
+                services.session_revoke(actor=user, session_id=session.id, request=request)
+
+    return _account_action(request, revoke, _("Your other sessions were signed out."))
+
+
+@login_required_page
+@require_POST
+def account_two_factor_enable(request: HttpRequest) -> HttpResponse:
+    user = page_user(request)
+    assert user is not None  # noqa: S101
+    try:
+        enrollment = services.two_factor_enable(actor=user, password=request.POST.get("password", ""), request=request)
+    except ApiError as error:
+        return _page(request, "account.html", _account_context(request) | {"error": error_text(error)})
+    qr = segno.make(enrollment.totp_uri, error="m").svg_inline(scale=4, omitsize=False, svgclass="qr-code", lineclass=None)
+    return _page(request, "two_factor_enroll.html", {"enrollment": enrollment, "qr_svg": qr})
+
+
+@login_required_page
+@require_POST
+def account_two_factor_confirm(request: HttpRequest) -> HttpResponse:
+    return _account_action(
+        request,
+        lambda user: services.two_factor_confirm(actor=user, code=request.POST.get("code", "").strip(), request=request),
+        _("Two-factor sign-in is on."),
+    )
+
+
+@login_required_page
+@require_POST
+def account_two_factor_disable(request: HttpRequest) -> HttpResponse:
+    return _account_action(
+        request,
+        lambda user: services.two_factor_disable(actor=user, password=request.POST.get("password", ""), request=request),
+        _("Two-factor sign-in is off."),
+    )
+
+
+@login_required_page
+@require_POST
+def account_backup_codes(request: HttpRequest) -> HttpResponse:
+    user = page_user(request)
+    assert user is not None  # noqa: S101
+    try:
+        codes = services.backup_codes_regenerate(actor=user, password=request.POST.get("password", ""), request=request)
+    except ApiError as error:
+        return _page(request, "account.html", _account_context(request) | {"error": error_text(error)})
+    return _page(request, "backup_codes.html", {"codes": codes})
+
+
+@login_required_page
+@require_POST
+def account_passkey_options(request: HttpRequest) -> HttpResponse:
+    user = page_user(request)
+    assert user is not None  # noqa: S101
+    try:
+        return JsonResponse(passkey_services.registration_options(actor=user))
+    except ApiError as error:
+        return error_response(error)
+
+
+@login_required_page
+@require_POST
+def account_passkey_verify(request: HttpRequest) -> HttpResponse:
+    user = page_user(request)
+    assert user is not None  # noqa: S101
+    try:
+        body = json.loads(request.body or b"{}")
+        name = str(body.get("name") or "")[:64] or None
+        passkey = passkey_services.passkey_register(actor=user, response=body.get("response"), name=name, request=request)
+    except (ApiError, ValueError) as exc:
+        return error_response(exc if isinstance(exc, ApiError) else ApiError(ErrorCode.VALIDATION))
+    return JsonResponse({"id": passkey.id}, status=201)
+
+
+@login_required_page
+@require_POST
+def account_passkey_rename(request: HttpRequest, passkey_id: str) -> HttpResponse:
+    name = request.POST.get("name", "").strip()[:64]
+
+    def rename(user: Any) -> None:
+        if not name:
+            raise ApiError(ErrorCode.VALIDATION, fields={"name": [_("Please enter a name.")]})
+        passkey_services.passkey_rename(actor=user, passkey_id=passkey_id, name=name, request=request)
+
+    return _account_action(request, rename, _("Passkey renamed."))
+
+
+@login_required_page
+@require_POST
+def account_passkey_delete(request: HttpRequest, passkey_id: str) -> HttpResponse:
+    return _account_action(
+        request, lambda user: passkey_services.passkey_delete(actor=user, passkey_id=passkey_id, request=request), _("Passkey removed.")
+    )
