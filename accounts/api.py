@@ -8,18 +8,21 @@ from django.utils import translation
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import jwt, selectors, services
 from accounts.authentication import BearerAuthentication, actor_of, session_id_of
-from accounts.models import User
+from accounts.models import Role, User
 from accounts.serializers import (
+    AdminStatsSerializer,
+    AdminUserListSerializer,
     BackupCodesSerializer,
     ChangeEmailInput,
     ChangePasswordInput,
+    DataSummarySerializer,
     EmailInput,
     JwksSerializer,
     LoginInput,
@@ -43,10 +46,12 @@ from accounts.serializers import (
     TwoFactorEnrollmentSerializer,
     TwoFactorVerifyInput,
     UserEnvelopeSerializer,
+    UserListQuery,
     UserSerializer,
     ValidateResultSerializer,
 )
 from core.auth import ServiceKeyAuthentication
+from core.errors import ApiError, ErrorCode
 from core.serializers import ErrorEnvelopeSerializer, SuccessSerializer
 
 DEVICE_COOKIE = "mana_device"
@@ -97,7 +102,7 @@ class PublicView(APIView):
 
 class UserView(APIView):
     authentication_classes = (BearerAuthentication,)
-    permission_classes = (IsAuthenticated,)
+    permission_classes: tuple[type[BasePermission], ...] = (IsAuthenticated,)
 
 
 class SignupStatusView(PublicView):
@@ -338,3 +343,54 @@ class MagicLinkVerifyView(PublicView):
         return sign_in_response(
             services.magic_link_verify(token=data["token"], device_token=device_token_of(request, data), request=request)
         )
+
+
+# --- operators: /api/v1/admin ---------------------------------------------------------------------
+class IsAdminRole(BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return isinstance(request.user, User) and request.user.role == Role.ADMIN
+
+
+class AdminView(UserView):
+    permission_classes = (IsAuthenticated, IsAdminRole)
+
+
+def _target(user_id: str) -> User:
+    target = User.objects.filter(pk=user_id).first()
+    if target is None:
+        raise ApiError(ErrorCode.NOT_FOUND)
+    return target
+
+
+class AdminStatsView(AdminView):
+    @extend_schema(responses={200: AdminStatsSerializer, **ERRORS}, tags=["admin"])
+    def get(self, request: Request) -> Response:
+        return Response(selectors.admin_stats())
+
+
+class AdminUsersView(AdminView):
+    @extend_schema(parameters=[UserListQuery], responses={200: AdminUserListSerializer, **ERRORS}, tags=["admin"])
+    def get(self, request: Request) -> Response:
+        query = UserListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page, limit = query.validated_data["page"], query.validated_data["limit"]
+        users, total = selectors.users_page(search=query.validated_data["search"], page=page, limit=limit)
+        return Response({"users": UserSerializer(users, many=True).data, "page": page, "limit": limit, "total": total})
+
+
+class AdminUserDataView(AdminView):
+    @extend_schema(responses={200: DataSummarySerializer, **ERRORS}, tags=["admin"])
+    def get(self, request: Request, user_id: str) -> Response:
+        return Response(DataSummarySerializer(selectors.data_summary(user=_target(user_id))).data)
+
+    @extend_schema(responses={200: SuccessSerializer, **ERRORS}, tags=["admin"])
+    def delete(self, request: Request, user_id: str) -> Response:
+        services.admin_delete_user(operator=actor_of(request), target=_target(user_id), request=request)
+        return success()
+
+
+class AdminUnlockView(AdminView):
+    @extend_schema(request=None, responses={200: SuccessSerializer, **ERRORS}, tags=["admin"])
+    def post(self, request: Request, user_id: str) -> Response:
+        services.admin_unlock(operator=actor_of(request), email=_target(user_id).email, request=request)
+        return success()

@@ -187,3 +187,43 @@ class BackupCodesSerializer(serializers.Serializer[Any]):
 class MagicLinkVerifyInput(serializers.Serializer[Any]):
     token = serializers.CharField(max_length=200)
     deviceToken = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class AdminStatsSerializer(serializers.Serializer[Any]):
+    totalUsers = serializers.IntegerField()
+    newUsers7d = serializers.IntegerField()
+    newUsers30d = serializers.IntegerField()
+    activeSessions = serializers.IntegerField()
+    uniqueUsers24h = serializers.IntegerField()
+    loginSuccesses7d = serializers.IntegerField()
+    loginFailures7d = serializers.IntegerField()
+
+
+class AdminUserListSerializer(serializers.Serializer[Any]):
+    users = UserSerializer(many=True)
+    page = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class UserListQuery(serializers.Serializer[Any]):
+    page = serializers.IntegerField(required=False, min_value=1, max_value=10**6, default=1)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
+    search = serializers.CharField(required=False, allow_blank=True, max_length=254, default="")
+
+
+class VaultSummarySerializer(serializers.Serializer[Any]):
+    exists = serializers.BooleanField()
+    zeroKnowledge = serializers.BooleanField()
+    recoverySet = serializers.BooleanField()
+
+
+class DataSummarySerializer(serializers.Serializer[Any]):
+    user = UserSerializer()
+    sessions = serializers.IntegerField()
+    passkeys = serializers.IntegerField()
+    spaces = serializers.IntegerField()
+    apiKeys = serializers.IntegerField()
+    securityEvents = serializers.IntegerField()
+    grants = serializers.IntegerField()
+    vault = VaultSummarySerializer()

@@ -22,13 +22,14 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts import jwt, totp
-from accounts.mail import mail_enqueue
+from accounts.mail import deliver, mail_enqueue
 from accounts.models import (
     BackupCode,
     DeviceToken,
     EmailToken,
     LockoutState,
     LoginAttempt,
+    OutboxMessage,
     RefreshToken,
     Session,
     SignupDay,
@@ -567,14 +568,20 @@ def email_change_confirm(*, token: str, request: HttpRequest) -> User:
 
 def account_delete(*, actor: User, password: str, request: HttpRequest) -> None:
     password_reauthenticate(user=actor, password=password, request=request)
+    account_erase(user=actor, request=request)
+
+
+def account_erase(*, user: User, request: HttpRequest | None, event_metadata: dict[str, Any] | None = None) -> None:
+    """Remove the user and everything they own, in one transaction. A shared space they are the
+    last owner of would be orphaned, so it blocks the deletion until handed over."""
     with transaction.atomic():
-        blocking = spaces_blocking_deletion(user=actor)
+        blocking = spaces_blocking_deletion(user=user)
         if blocking:
             names = ", ".join(space.name for space in blocking)
-            raise ApiError(ErrorCode.FORBIDDEN, f"You are the last owner of spaces with other members; hand them over first: {names}.")
-        spaces_release(user=actor)
-        security_event_record(type="ACCOUNT_DELETED", user_id=actor.id, request=request)
-        actor.delete()
+            raise ApiError(ErrorCode.FORBIDDEN, f"The last owner of spaces with other members must hand them over first: {names}.")
+        spaces_release(user=user)
+        security_event_record(type="ACCOUNT_DELETED", user_id=user.id, request=request, metadata=event_metadata)
+        user.delete()
 
 
 # --- two-factor authentication ----------------------------------------------------------------
@@ -773,3 +780,74 @@ def two_factor_secrets_rewrap() -> int:
             TwoFactor.objects.filter(pk=row.pk).update(secret_wrapped=rewrapped)
             moved += 1
     return moved
+
+
+# --- operator actions -------------------------------------------------------------------------
+def _admin_event(operator: User, target: User | None, action: str, request: HttpRequest | None, **details: Any) -> None:
+    """Every operator action names both people: who did it, to whom."""
+    metadata = {"action": action, "operatorId": operator.id, "operatorEmail": operator.email} | details
+    if target is not None:
+        metadata |= {"targetId": target.id, "targetEmail": target.email}
+    security_event_record(type="ADMIN_ACTION", user_id=target.id if target else None, request=request, metadata=metadata)
+
+
+def admin_unlock(*, operator: User, email: str, request: HttpRequest | None) -> None:
+    address = normalise_email(email)
+    with transaction.atomic():
+        lockout_clear(email=address)
+        _admin_event(operator, User.objects.filter(email=address).first(), "unlock", request, email=address)
+
+
+def admin_revoke_sessions(*, operator: User, target: User, request: HttpRequest | None) -> int:
+    with transaction.atomic():
+        revoked = _revoke_sessions(target)
+        _admin_event(operator, target, "revoke_sessions", request, revoked=revoked)
+    return revoked
+
+
+def admin_force_password_reset(*, operator: User, target: User, request: HttpRequest | None) -> None:
+    """The password stops working at once; the user gets a reset link and every session ends."""
+    with transaction.atomic():
+        target.set_unusable_password()
+        target.save(update_fields=["password", "updated_at"])
+        _revoke_sessions(target)
+        link = _email_token_link(target, EmailToken.Purpose.RESET_PASSWORD, "reset-password")
+        mail_enqueue(template="reset_password", recipient=target.email, user=target, context={"name": target.name, "link": link})
+        _admin_event(operator, target, "force_password_reset", request)
+
+
+def admin_disable_two_factor(*, operator: User, target: User, request: HttpRequest | None) -> None:
+    with transaction.atomic():
+        TwoFactor.objects.filter(user=target).delete()
+        BackupCode.objects.filter(user=target).delete()
+        User.objects.filter(pk=target.pk).update(two_factor_enabled=False)
+        mail_enqueue(template="two_factor_disabled", recipient=target.email, user=target, context={"name": target.name})
+        _admin_event(operator, target, "disable_two_factor", request)
+
+
+def admin_verify_email(*, operator: User, target: User, request: HttpRequest | None) -> None:
+    with transaction.atomic():
+        User.objects.filter(pk=target.pk).update(email_verified=True)
+        _admin_event(operator, target, "verify_email", request)
+
+
+def admin_set_role_and_tier(*, operator: User, target: User, role: str | None, tier: str | None, request: HttpRequest | None) -> None:
+    changes = {name: value for name, value in (("role", role), ("tier", tier)) if value is not None}
+    with transaction.atomic():
+        User.objects.filter(pk=target.pk).update(**changes)
+        _admin_event(operator, target, "set_role_tier", request, **changes)
+
+
+def outbox_retry(*, message_ids: list[int]) -> int:
+    """Operator's retry: failed or waiting messages become due now and are sent at once."""
+    OutboxMessage.objects.filter(pk__in=message_ids).exclude(status=OutboxMessage.Status.SENT).update(
+        status=OutboxMessage.Status.PENDING, next_attempt_at=timezone.now()
+    )
+    return sum(1 for message_id in message_ids if deliver(message_id))
+
+
+def admin_delete_user(*, operator: User, target: User, request: HttpRequest | None) -> None:
+    target_id, target_email = target.id, target.email  # the instance loses its pk on delete
+    with transaction.atomic():
+        account_erase(user=target, request=request, event_metadata={"byOperator": operator.id})
+        _admin_event(operator, None, "delete_user", request, targetId=target_id, targetEmail=target_email)

@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/v1/auth/passkeys/", include("passkeys.urls")),
     path("api/v1/auth/", include("accounts.urls")),
     path("api/v1/me/encryption-vault/", include("vault.urls")),
+    path("api/v1/admin/", include("accounts.admin_urls")),
     path("api/v1/me/", include(grants_urls.me_urlpatterns)),
     path("api/v1/internal/", include(grants_urls.internal_urlpatterns)),
     path("api/v1/internal/", include(spaces_urls.internal_urlpatterns)),

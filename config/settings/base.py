@@ -81,6 +81,7 @@ WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="") or (urlsplit(BASE_URL).ho
 WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="Mana")
 WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGIN", default=[BASE_URL])
 PASSKEYS_ENABLED = env.bool("PASSKEYS_ENABLED", default=True)
+ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=IS_PRODUCTION)
 
 CORS_ORIGINS = env.list("CORS_ORIGINS", default=["http://localhost:5173"])
 COOKIE_DOMAIN = env.str("COOKIE_DOMAIN", default="") or None
@@ -99,7 +100,7 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- Django -----------------------------------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.admin_config.ManaAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
