@@ -1,10 +1,15 @@
 """Thin HTTP edges of /api/v1/auth: parse, call one service, serialize."""
 
+import json
+import re
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.utils import translation
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse
+from django.utils import timezone, translation
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
@@ -17,6 +22,7 @@ from accounts import jwt, selectors, services
 from accounts.authentication import BearerAuthentication, actor_of, session_id_of
 from accounts.models import Role, User
 from accounts.serializers import (
+    SETTINGS_KEY,
     AdminStatsSerializer,
     AdminUserListSerializer,
     BackupCodesSerializer,
@@ -24,11 +30,14 @@ from accounts.serializers import (
     ChangePasswordInput,
     DataSummarySerializer,
     EmailInput,
+    EraseInput,
     JwksSerializer,
     LoginInput,
     LogoutInput,
     MagicLinkVerifyInput,
+    MeProfileInput,
     MessageSerializer,
+    OnboardingSerializer,
     PasswordInput,
     ProfileInput,
     RefreshInput,
@@ -38,6 +47,7 @@ from accounts.serializers import (
     SecurityEventSerializer,
     SessionListSerializer,
     SessionSerializer,
+    SettingsDocumentInput,
     SignInSerializer,
     SignupStatusSerializer,
     TokenInput,
@@ -393,4 +403,112 @@ class AdminUnlockView(AdminView):
     @extend_schema(request=None, responses={200: SuccessSerializer, **ERRORS}, tags=["admin"])
     def post(self, request: Request, user_id: str) -> Response:
         services.admin_unlock(operator=actor_of(request), email=_target(user_id).email, request=request)
+        return success()
+
+
+# --- the caller's own data: /api/v1/me and /api/v1/settings ----------------------------------------
+class MeDataView(UserView):
+    @extend_schema(responses={200: DataSummarySerializer, **ERRORS}, tags=["me"])
+    def get(self, request: Request) -> Response:
+        return Response(DataSummarySerializer(selectors.data_summary(user=actor_of(request))).data)
+
+    @extend_schema(request=EraseInput, responses={200: SuccessSerializer, **ERRORS}, tags=["me"])
+    def delete(self, request: Request) -> Response:
+        password = parsed(EraseInput, request).get("password")
+        services.data_erase(actor=actor_of(request), password=password, session_id=session_id_of(request), request=request)
+        return success()
+
+
+class MeExportView(UserView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, **ERRORS}, tags=["me"])
+    def get(self, request: Request) -> HttpResponse:
+        export = selectors.data_export(user=actor_of(request))
+        body = json.dumps(export, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
+        filename = f"mana-auth-export-{timezone.now():%Y-%m-%d}.json"
+        return HttpResponse(
+            body,
+            content_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+        )
+
+
+class MeProfileView(UserView):
+    @extend_schema(request=MeProfileInput, responses={200: UserEnvelopeSerializer, **ERRORS}, tags=["me"])
+    def patch(self, request: Request) -> Response:
+        user = services.profile_update(actor=actor_of(request), request=request, **parsed(MeProfileInput, request))
+        return Response({"user": UserSerializer(user).data})
+
+
+def onboarding_body(user: User) -> dict[str, Any]:
+    return dict(OnboardingSerializer({"completedAt": user.onboarding_completed_at}).data)
+
+
+class OnboardingView(UserView):
+    @extend_schema(responses={200: OnboardingSerializer, **ERRORS}, tags=["me"])
+    def get(self, request: Request) -> Response:
+        return Response(onboarding_body(actor_of(request)))
+
+
+class OnboardingCompleteView(UserView):
+    @extend_schema(request=None, responses={200: OnboardingSerializer, **ERRORS}, tags=["me"])
+    def post(self, request: Request) -> Response:
+        return Response(onboarding_body(services.onboarding_complete(actor=actor_of(request))))
+
+
+class OnboardingResetView(UserView):
+    @extend_schema(request=None, responses={200: OnboardingSerializer, **ERRORS}, tags=["me"])
+    def patch(self, request: Request) -> Response:
+        return Response(onboarding_body(services.onboarding_reset(actor=actor_of(request))))
+
+
+def _settings_key(value: str, field: str) -> str:
+    if not re.fullmatch(SETTINGS_KEY, value):
+        raise ApiError(ErrorCode.VALIDATION, fields={field: ["Use 1-64 letters, digits, '.', '_' or '-'."]})
+    return value
+
+
+class SettingsView(UserView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, **ERRORS}, tags=["settings"])
+    def get(self, request: Request) -> Response:
+        return Response(services.settings_view(actor=actor_of(request)))
+
+
+class GlobalSettingsView(UserView):
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT, **ERRORS}, tags=["settings"])
+    def patch(self, request: Request) -> Response:
+        return Response(services.settings_global_patch(actor=actor_of(request), patch=parsed(SettingsDocumentInput, request)))
+
+
+class AppSettingsView(UserView):
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT, **ERRORS}, tags=["settings"])
+    def patch(self, request: Request, app_id: str) -> Response:
+        patch = parsed(SettingsDocumentInput, request)
+        return Response(services.settings_app_patch(actor=actor_of(request), app_id=_settings_key(app_id, "appId"), patch=patch))
+
+    @extend_schema(responses={200: SuccessSerializer, **ERRORS}, tags=["settings"])
+    def delete(self, request: Request, app_id: str) -> Response:
+        services.settings_app_delete(actor=actor_of(request), app_id=_settings_key(app_id, "appId"))
+        return success()
+
+
+class DeviceSettingsView(UserView):
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT, **ERRORS}, tags=["settings"])
+    def patch(self, request: Request, device_id: str, app_id: str) -> Response:
+        patch = parsed(SettingsDocumentInput, request)
+        document = services.settings_device_patch(
+            actor=actor_of(request), device_id=_settings_key(device_id, "deviceId"), app_id=_settings_key(app_id, "appId"), patch=patch
+        )
+        return Response(document)
+
+
+class DevicesView(UserView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, **ERRORS}, tags=["settings"])
+    def get(self, request: Request) -> Response:
+        return Response({"devices": services.settings_devices(actor=actor_of(request))})
+
+
+class DeviceView(UserView):
+    @extend_schema(responses={200: SuccessSerializer, **ERRORS}, tags=["settings"])
+    def delete(self, request: Request, device_id: str) -> Response:
+        services.settings_device_delete(actor=actor_of(request), device_id=_settings_key(device_id, "deviceId"))
         return success()

@@ -302,3 +302,17 @@ class TwoFactorChallenge(models.Model):
 
     def __str__(self) -> str:
         return f"two-factor challenge of {self.user_id}"
+
+
+class UserSettings(models.Model):
+    """Preferences: one global document, one per app, one per device and app (JSON, size- and
+    depth-limited by the service)."""
+
+    user = models.OneToOneField(User, primary_key=True, on_delete=models.CASCADE, related_name="settings")
+    global_settings = models.JSONField(default=dict)
+    app_settings = models.JSONField(default=dict)
+    device_settings = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"settings of {self.user_id}"

@@ -5,6 +5,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import LockoutState, Session, User
+from core.exports import export_sections
 from core.models import SecurityEvent
 from grants.models import Grant
 from passkeys.models import Passkey
@@ -66,3 +67,11 @@ def data_summary(*, user: User) -> dict[str, Any]:
             "recoverySet": bool(vault and vault["recovery_set_at"]),
         },
     }
+
+
+EXPORT_VERSION = 1
+
+
+def data_export(*, user: User) -> dict[str, Any]:
+    """Everything held about the person, from every app's exporter; no secrets."""
+    return {"exportedAt": timezone.now(), "exportVersion": EXPORT_VERSION, **export_sections(user)}

@@ -227,3 +227,28 @@ class DataSummarySerializer(serializers.Serializer[Any]):
     securityEvents = serializers.IntegerField()
     grants = serializers.IntegerField()
     vault = VaultSummarySerializer()
+
+
+class EraseInput(serializers.Serializer[Any]):
+    password = serializers.CharField(max_length=PASSWORD_FIELD_MAX, trim_whitespace=False, required=False, allow_blank=True)
+
+
+class MeProfileInput(serializers.Serializer[Any]):
+    name = serializers.CharField(min_length=1, max_length=80, required=False)
+    image = serializers.URLField(max_length=2048, required=False, allow_blank=True, validators=[URLValidator(schemes=["https"])])
+
+
+class OnboardingSerializer(serializers.Serializer[Any]):
+    completedAt = serializers.DateTimeField(allow_null=True)
+
+
+SETTINGS_KEY = r"^[A-Za-z0-9._-]{1,64}$"
+
+
+class SettingsDocumentInput(serializers.Serializer[Any]):
+    """Any JSON object; its size and depth are checked by the service."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError({"nonFieldErrors": ["Expected a JSON object."]})
+        return data

@@ -6,6 +6,7 @@ a transaction that commits, and raised only after it; a database or network erro
 the whole attempt back and counts nothing (DESIGN.md rule 2).
 """
 
+import json
 import logging
 import secrets
 from dataclasses import dataclass
@@ -36,15 +37,18 @@ from accounts.models import (
     TwoFactor,
     TwoFactorChallenge,
     User,
+    UserSettings,
 )
 from core import ratelimit
 from core.errors import ApiError, ErrorCode
 from core.keyring import get_keyring
+from core.models import SecurityEvent
 from core.ratelimit import Limit
 from core.requests import client_ip, user_agent
 from core.secrets import new_token, token_hash
 from core.services import security_event_record
 from core.text import normalise_email
+from spaces.models import Invitation
 from spaces.services import personal_space_create, spaces_blocking_deletion, spaces_release
 
 logger = logging.getLogger(__name__)
@@ -573,14 +577,23 @@ def account_delete(*, actor: User, password: str, request: HttpRequest) -> None:
 
 def account_erase(*, user: User, request: HttpRequest | None, event_metadata: dict[str, Any] | None = None) -> None:
     """Remove the user and everything they own, in one transaction. A shared space they are the
-    last owner of would be orphaned, so it blocks the deletion until handed over."""
+    last owner of would be orphaned, so it blocks the deletion until handed over. Their security
+    events survive only anonymised, and only if the operator keeps them at all."""
     with transaction.atomic():
         blocking = spaces_blocking_deletion(user=user)
         if blocking:
             names = ", ".join(space.name for space in blocking)
             raise ApiError(ErrorCode.FORBIDDEN, f"The last owner of spaces with other members must hand them over first: {names}.")
         spaces_release(user=user)
-        security_event_record(type="ACCOUNT_DELETED", user_id=user.id, request=request, metadata=event_metadata)
+        Invitation.objects.filter(email=user.email).delete()
+        LoginAttempt.objects.filter(email=user.email).delete()
+        LockoutState.objects.filter(email=user.email).delete()
+        events = SecurityEvent.objects.filter(user=user)
+        if settings.SECURITY_EVENT_RETENTION_DAYS > 0:
+            events.update(user=None, ip_address=None, user_agent="", metadata={"anonymised": True})
+            security_event_record(type="ACCOUNT_DELETED", request=None, metadata=event_metadata)
+        else:
+            events.delete()
         user.delete()
 
 
@@ -851,3 +864,136 @@ def admin_delete_user(*, operator: User, target: User, request: HttpRequest | No
     with transaction.atomic():
         account_erase(user=target, request=request, event_metadata={"byOperator": operator.id})
         _admin_event(operator, None, "delete_user", request, targetId=target_id, targetEmail=target_email)
+
+
+# --- data rights: erasure, settings, onboarding --------------------------------------------------
+REAUTHENTICATION_WINDOW = timedelta(minutes=5)
+FRESH_STRONG_METHODS = frozenset({"passkey", "password+totp", "magic_link+totp"})
+
+
+def data_erase(*, actor: User, password: str | None, session_id: str | None, request: HttpRequest) -> None:
+    """Erase everything about the caller, who must prove it is them now: the password, or for
+    accounts without one a passkey or two-factor sign-in of the last five minutes."""
+    if actor.has_usable_password():
+        if not password:
+            raise ApiError(ErrorCode.REAUTHENTICATION_REQUIRED, "Confirm with your password.")
+        password_reauthenticate(user=actor, password=password, request=request)
+    else:
+        fresh = Session.objects.filter(
+            pk=session_id, user=actor, method__in=FRESH_STRONG_METHODS, created_at__gte=timezone.now() - REAUTHENTICATION_WINDOW
+        ).exists()
+        if not fresh:
+            raise ApiError(ErrorCode.REAUTHENTICATION_REQUIRED, "Sign in again with a passkey or two-factor code, then delete.")
+    address, name, language = actor.email, actor.name, actor.locale
+    with transaction.atomic():
+        account_erase(user=actor, request=request)
+        mail_enqueue(template="account_deleted", recipient=address, user=None, language=language, context={"name": name})
+
+
+SETTINGS_MAX_BYTES = 64 * 1024
+SETTINGS_MAX_DEPTH = 8
+DEFAULT_GLOBAL_SETTINGS: dict[str, Any] = {
+    "nav": {"desktopPosition": "top", "sidebarCollapsed": False},
+    "theme": {"mode": "system", "colorScheme": "ocean"},
+    "locale": "de",
+}
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch: objects merge key by key, null removes a key, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(item) for item in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(item) for item in value), default=0)
+    return 0
+
+
+def _checked(document: dict[str, Any], field: str) -> dict[str, Any]:
+    if _depth(document) > SETTINGS_MAX_DEPTH:
+        raise ApiError(ErrorCode.VALIDATION, fields={field: [f"Nested deeper than {SETTINGS_MAX_DEPTH} levels."]})
+    if len(json.dumps(document, separators=(",", ":")).encode()) > SETTINGS_MAX_BYTES:
+        raise ApiError(ErrorCode.VALIDATION, fields={field: [f"Larger than {SETTINGS_MAX_BYTES // 1024} KiB."]})
+    return document
+
+
+def _settings_row(actor: User) -> UserSettings:
+    row, _ = UserSettings.objects.select_for_update().get_or_create(user=actor)
+    return row
+
+
+def settings_view(*, actor: User) -> dict[str, Any]:
+    row = UserSettings.objects.filter(user=actor).first()
+    stored_global = row.global_settings if row else {}
+    return {"global": merge_patch(DEFAULT_GLOBAL_SETTINGS, stored_global), "apps": row.app_settings if row else {}}
+
+
+def settings_global_patch(*, actor: User, patch: dict[str, Any]) -> dict[str, Any]:
+    with transaction.atomic():
+        row = _settings_row(actor)
+        row.global_settings = _checked(merge_patch(row.global_settings, patch), "global")
+        row.save()
+    return settings_view(actor=actor)
+
+
+def settings_app_patch(*, actor: User, app_id: str, patch: dict[str, Any]) -> dict[str, Any]:
+    with transaction.atomic():
+        row = _settings_row(actor)
+        row.app_settings = {**row.app_settings, app_id: _checked(merge_patch(row.app_settings.get(app_id), patch), app_id)}
+        row.save()
+        return dict(row.app_settings[app_id])
+
+
+def settings_app_delete(*, actor: User, app_id: str) -> None:
+    with transaction.atomic():
+        row = _settings_row(actor)
+        row.app_settings = {key: value for key, value in row.app_settings.items() if key != app_id}
+        row.save()
+
+
+def settings_device_patch(*, actor: User, device_id: str, app_id: str, patch: dict[str, Any]) -> dict[str, Any]:
+    with transaction.atomic():
+        row = _settings_row(actor)
+        device = dict(row.device_settings.get(device_id) or {})
+        device[app_id] = _checked(merge_patch(device.get(app_id), patch), app_id)
+        row.device_settings = {**row.device_settings, device_id: _checked(device, device_id)}
+        row.save()
+        return dict(device[app_id])
+
+
+def settings_devices(*, actor: User) -> dict[str, Any]:
+    row = UserSettings.objects.filter(user=actor).first()
+    return dict(row.device_settings) if row else {}
+
+
+def settings_device_delete(*, actor: User, device_id: str) -> None:
+    with transaction.atomic():
+        row = _settings_row(actor)
+        if device_id not in row.device_settings:
+            raise ApiError(ErrorCode.NOT_FOUND)
+        row.device_settings = {key: value for key, value in row.device_settings.items() if key != device_id}
+        row.save()
+
+
+def onboarding_complete(*, actor: User) -> User:
+    if actor.onboarding_completed_at is None:
+        actor.onboarding_completed_at = timezone.now()
+        actor.save(update_fields=["onboarding_completed_at", "updated_at"])
+    return actor
+
+
+def onboarding_reset(*, actor: User) -> User:
+    actor.onboarding_completed_at = None
+    actor.save(update_fields=["onboarding_completed_at", "updated_at"])
+    return actor

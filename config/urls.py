@@ -3,7 +3,8 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts.api import JwksView
+from accounts import me_urls
+from accounts.api import JwksView, SettingsView
 from core.api import ApiNotFoundView, HealthView, ReadyView
 from core.urls import route
 from grants import urls as grants_urls
@@ -27,6 +28,9 @@ urlpatterns = [
     path("api/v1/me/encryption-vault/", include("vault.urls")),
     path("api/v1/admin/", include("accounts.admin_urls")),
     path("api/v1/me/", include(grants_urls.me_urlpatterns)),
+    path("api/v1/me/", include(me_urls.me_urlpatterns)),
+    *route("api/v1/settings", SettingsView.as_view()),
+    path("api/v1/settings/", include(me_urls.settings_urlpatterns)),
     path("api/v1/internal/", include(grants_urls.internal_urlpatterns)),
     path("api/v1/internal/", include(spaces_urls.internal_urlpatterns)),
     *route("api/v1/spaces", SpaceListView.as_view()),

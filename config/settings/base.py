@@ -96,6 +96,8 @@ MAILERS = {
 
 SENTRY_DSN = env.str("GLITCHTIP_DSN", default="") or env.str("SENTRY_DSN", default="")
 MAX_DAILY_SIGNUPS = env.int("MAX_DAILY_SIGNUPS", default=0)
+# Days an erased user's security events are kept, anonymised; 0 deletes them with the account.
+SECURITY_EVENT_RETENTION_DAYS = env.int("SECURITY_EVENT_RETENTION_DAYS", default=90)
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- Django -----------------------------------------------------------------------------------

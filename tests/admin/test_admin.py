@@ -98,7 +98,7 @@ def seeded(alice: User, bob: User, client_for, settings, django_capture_on_commi
         "outbox body": OutboxMessage.objects.exclude(body_wrapped="").first().body_wrapped,  # type: ignore[union-attr]
     }
     for model in (RefreshToken, DeviceToken, EmailToken):
-        secrets[f"{model.__name__} hash"] = model.objects.values_list("token_hash", flat=True).first()  # type: ignore[attr-defined]
+        secrets[f"{model.__name__} hash"] = model.objects.values_list("token_hash", flat=True).first()
     return {name: value for name, value in secrets.items() if value}
 
 
@@ -109,7 +109,7 @@ def admin_pages(user_id: str) -> list[str]:
         changelist = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
         scoped = getattr(model_admin, "user_lookup", None)
         pages.append(f"{changelist}?{scoped}={user_id}" if scoped else changelist)
-        first = model.objects.first() if not scoped else None
+        first = model._default_manager.first() if not scoped else None
         if first is not None:
             pages.append(reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[first.pk]))
     return pages

@@ -1,0 +1,15 @@
+from typing import Any
+
+from accounts.models import User
+from core.exports import exporter
+from passkeys.models import Passkey
+
+
+@exporter("passkeys", Passkey)
+def passkeys(user: User) -> list[Any]:
+    """Public metadata only: the public key is of no use to anyone and stays out."""
+    return list(
+        Passkey.objects.filter(user=user)
+        .order_by("created_at")
+        .values("id", "name", "created_at", "last_used_at", "device_type", "backed_up", "transports", "aaguid")
+    )
