@@ -85,6 +85,7 @@ def deliver(message_id: int) -> bool:
             message.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
             logger.warning("mail %s (%s) not delivered, attempt %s: %s", message.pk, message.template, message.attempts, message.last_error)
             return False
+        logger.info("mail %s (%s) delivered on attempt %s", message.pk, message.template, message.attempts)
         message.status = OutboxMessage.Status.SENT
         message.sent_at = timezone.now()
         message.body_wrapped = ""  # delivered: the links it held need not be kept

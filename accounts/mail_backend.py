@@ -8,8 +8,6 @@ from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 
-TIMEOUT_SECONDS = 5
-
 
 class NotifyEmailBackend(BaseEmailBackend):
     """Raises on any failure: the outbox (accounts.mail) records it and retries later."""
@@ -38,6 +36,6 @@ class NotifyEmailBackend(BaseEmailBackend):
                 method="POST",
                 headers={"Content-Type": "application/json", "X-Service-Key": settings.MANA_SERVICE_KEY},
             )
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=settings.MANA_NOTIFY_TIMEOUT) as response:  # noqa: S310
                 if not 200 <= response.status < 300:
                     raise ConnectionError(f"notification service answered {response.status}")

@@ -10,6 +10,7 @@ from core.models import SecurityEvent
 
 
 class UserSerializer(serializers.ModelSerializer[User]):
+    image = serializers.CharField(help_text="An https URL, or empty")  # the model's URLField would promise format: uri
     emailVerified = serializers.BooleanField(source="email_verified")
     twoFactorEnabled = serializers.BooleanField(source="two_factor_enabled")
     createdAt = serializers.DateTimeField(source="created_at")

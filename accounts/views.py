@@ -1,6 +1,5 @@
 """Browser pages: thin HTML edges over the same services the API uses."""
 
-import json
 from typing import Any
 
 import segno
@@ -26,6 +25,7 @@ from accounts.pages import (
 )
 from accounts.selectors import sessions_active
 from core.errors import ApiError, ErrorCode, classify, error_response
+from core.parsers import loads as strict_json
 from passkeys import selectors as passkey_selectors
 from passkeys import services as passkey_services
 from spaces import services as space_services
@@ -82,7 +82,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
 def passkey_login(request: HttpRequest) -> HttpResponse:
     """The passkey ceremony's last step for the browser: JSON in, a browser session out."""
     try:
-        body = json.loads(request.body or b"{}")
+        body = strict_json(request.body)
         sign_in = passkey_services.passkey_sign_in(response=body.get("response"), request=request)
     except (ApiError, ValueError) as exc:
         return error_response(classify(exc) if isinstance(exc, ApiError) else ApiError(ErrorCode.VALIDATION))
@@ -400,7 +400,7 @@ def account_passkey_verify(request: HttpRequest) -> HttpResponse:
     user = page_user(request)
     assert user is not None  # noqa: S101
     try:
-        body = json.loads(request.body or b"{}")
+        body = strict_json(request.body)
         name = str(body.get("name") or "")[:64] or None
         passkey = passkey_services.passkey_register(actor=user, response=body.get("response"), name=name, request=request)
     except (ApiError, ValueError) as exc:

@@ -1,7 +1,10 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.utils.csp import CSP
+from django.views.decorators.csp import csp_override
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import me_urls
 from accounts.api import JwksView, SettingsView
@@ -12,11 +15,15 @@ from passkeys.api import PasskeyListView
 from spaces import urls as spaces_urls
 from spaces.api import ApiKeyListView, SpaceListView
 
+DOCS_CSP: dict[str, list[str]] = {**settings.SECURE_CSP, "style-src": [CSP.SELF.value, CSP.UNSAFE_INLINE.value]}
+
 urlpatterns = [
     *route("health", HealthView.as_view(), name="health"),
     *route("health/ready", ReadyView.as_view(), name="health-ready"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves its start-up script as a file, so scripts stay strict here too; only
+    # Swagger UI's own inline styles are let in, on this page alone.
+    path("api/docs/", csp_override(DOCS_CSP)(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="api-docs"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", RedirectView.as_view(url="/account", permanent=False)),

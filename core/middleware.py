@@ -4,6 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sentry_sdk
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from core.logging import request_id_var
@@ -45,4 +46,32 @@ class RequestIdMiddleware:
         finally:
             request_id_var.reset(token)
         response[REQUEST_ID_HEADER] = request_id
+        return response
+
+
+class ApiHeadersMiddleware:
+    """For the API: CORS for the configured origins only (with credentials), and no caching of
+    anything that did not ask for it, since most answers carry tokens, keys or personal data."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith("/api/"):
+            return self.get_response(request)
+        origin = request.headers.get("Origin")
+        allowed = origin is not None and origin in settings.CORS_ORIGINS
+        if allowed and request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            response = HttpResponse(status=204)
+            response["Access-Control-Allow-Methods"] = "GET, POST, PATCH, DELETE, OPTIONS"
+            response["Access-Control-Allow-Headers"] = "Authorization, Content-Type, X-Request-Id"
+            response["Access-Control-Max-Age"] = "600"
+        else:
+            response = self.get_response(request)
+        if allowed:
+            response["Access-Control-Allow-Origin"] = str(origin)
+            response["Access-Control-Allow-Credentials"] = "true"
+        response["Vary"] = ", ".join(filter(None, [response.get("Vary"), "Origin"]))
+        if "Cache-Control" not in response:
+            response["Cache-Control"] = "no-store"
         return response

@@ -33,6 +33,16 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             pytest.skip(f"needs {what}; runs in CI")
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The hardening figures, at the end of every run that exercised them."""
+    from tests.hardening.figures import FIGURES
+
+    if FIGURES.cases or FIGURES.faults:
+        terminalreporter.section("hardening")
+        for line in FIGURES.lines():
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache() -> Iterator[None]:
     cache.clear()

@@ -4,6 +4,7 @@ is sent, and can be taken down and brought back."""
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -25,6 +26,7 @@ class Delivery:
 class NotifyStub:
     deliveries: list[Delivery] = field(default_factory=list)
     status: int = 200
+    delay: float = 0.0  # seconds before answering: a slow notification service
     server: ThreadingHTTPServer | None = None
     port: int = 0
 
@@ -37,6 +39,7 @@ class NotifyStub:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                time.sleep(stub.delay)
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 if stub.status < 300:

@@ -75,6 +75,8 @@ MANA_AUTH_OLD_KEKS = env.str("MANA_AUTH_OLD_KEKS", default="")
 MANA_SERVICE_KEY = _required_in_production("MANA_SERVICE_KEY", DEV_SERVICE_KEY, insecure=True)
 # Production must deliver mail somewhere: without it nobody could verify an address or reset a password.
 MANA_NOTIFY_URL = _required_in_production("MANA_NOTIFY_URL", "", insecure=False).rstrip("/")
+# A slow notification service must not hold a request for long: the outbox retries later.
+MANA_NOTIFY_TIMEOUT = min(env.float("MANA_NOTIFY_TIMEOUT", default=5.0), 5.0)
 MANA_AI_PUBLIC_KEY_PEM = env.str("MANA_AI_PUBLIC_KEY_PEM", default="", multiline=True)
 
 WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="") or (urlsplit(BASE_URL).hostname or "localhost")
@@ -121,6 +123,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
+    "core.middleware.ApiHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -183,7 +186,7 @@ SESSION_COOKIE_DOMAIN = COOKIE_DOMAIN
 CSRF_COOKIE_DOMAIN = COOKIE_DOMAIN
 X_FRAME_OPTIONS = "DENY"
 # Strict: no inline script or style anywhere, so the pages ship one small file per feature.
-SECURE_CSP = {
+SECURE_CSP: dict[str, list[str]] = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],
@@ -206,7 +209,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.StrictJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }

@@ -178,3 +178,10 @@ def test_pages_answer_with_a_strict_csp(open_page: Any) -> None:
     policy = response.headers["content-security-policy"]
     assert "default-src 'self'" in policy
     assert "unsafe-inline" not in policy
+
+
+def test_the_api_docs_render_under_the_strict_csp(open_page: Any) -> None:
+    page = open_page()
+    page.goto("/api/docs/")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("mana-auth")
+    expect(page.locator(".opblock").first).to_be_visible()
