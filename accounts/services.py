@@ -242,6 +242,15 @@ def session_revoke(*, actor: User, session_id: str, request: HttpRequest | None,
         raise ApiError(ErrorCode.NOT_FOUND)
 
 
+def sessions_revoke_others(*, actor: User, keep: str | None, request: HttpRequest | None) -> int:
+    """Sign out everywhere but here: one event per session ended."""
+    ended = 0
+    for session_id in Session.objects.filter(user=actor, revoked_at__isnull=True).exclude(pk=keep or "").values_list("pk", flat=True):
+        session_revoke(actor=actor, session_id=session_id, request=request)
+        ended += 1
+    return ended
+
+
 def _revoke_sessions(user: User, *, keep: str | None = None) -> int:
     return Session.objects.filter(user=user, revoked_at__isnull=True).exclude(pk=keep or "").update(revoked_at=timezone.now())
 

@@ -330,25 +330,22 @@ def account_password(request: HttpRequest) -> HttpResponse:
 @login_required_page
 @require_POST
 def account_sessions_revoke_others(request: HttpRequest) -> HttpResponse:
-    def revoke(user: Any) -> None:
-        for session in sessions_active(actor=user):
-            if session.id != request.session.get(SESSION_LINK):
-                services.session_revoke(actor=user, session_id=session.id, request=request)
-
-    return _account_action(request, revoke, _("Your other sessions were signed out."))
+    return _account_action(
+        request,
+        lambda user: services.sessions_revoke_others(actor=user, keep=request.session.get(SESSION_LINK), request=request),
+        _("Your other sessions were signed out."),
+    )
 
 
 @login_required_page
 @require_POST
 def account_two_factor_enable(request: HttpRequest) -> HttpResponse:
-    user = page_user(request)
-    assert user is not None  # noqa: S101
-    try:
+    def enable(user: Any) -> HttpResponse:
         enrollment = services.two_factor_enable(actor=user, password=request.POST.get("password", ""), request=request)
-    except ApiError as error:
-        return _page(request, "account.html", _account_context(request) | {"error": error_text(error)})
-    qr = segno.make(enrollment.totp_uri, error="m").svg_inline(scale=4, omitsize=False, svgclass="qr-code", lineclass=None)
-    return _page(request, "two_factor_enroll.html", {"enrollment": enrollment, "qr_svg": qr})
+        qr = segno.make(enrollment.totp_uri, error="m").svg_inline(scale=4, omitsize=False, svgclass="qr-code", lineclass=None)
+        return _page(request, "two_factor_enroll.html", {"enrollment": enrollment, "qr_svg": qr})
+
+    return _account_action(request, enable, "")
 
 
 @login_required_page
@@ -374,13 +371,11 @@ def account_two_factor_disable(request: HttpRequest) -> HttpResponse:
 @login_required_page
 @require_POST
 def account_backup_codes(request: HttpRequest) -> HttpResponse:
-    user = page_user(request)
-    assert user is not None  # noqa: S101
-    try:
+    def regenerate(user: Any) -> HttpResponse:
         codes = services.backup_codes_regenerate(actor=user, password=request.POST.get("password", ""), request=request)
-    except ApiError as error:
-        return _page(request, "account.html", _account_context(request) | {"error": error_text(error)})
-    return _page(request, "backup_codes.html", {"codes": codes})
+        return _page(request, "backup_codes.html", {"codes": codes})
+
+    return _account_action(request, regenerate, "")
 
 
 @login_required_page
