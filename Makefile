@@ -34,6 +34,12 @@ typecheck: install
 pytest: install
 	$(BIN)/pytest
 
+## Load benchmark against production-mode gunicorn on PostgreSQL (README: Benchmarks); `make bench BENCH_ARGS=--quick` for a smoke run.
+.PHONY: bench
+bench: install
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 ## Refresh the German translations after changing page texts (needs GNU gettext).
 messages: install
 	$(BIN)/python manage.py makemessages -l de --no-location --ignore '.venv/*' --ignore 'tests/*' --ignore 'staticfiles/*'

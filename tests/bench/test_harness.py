@@ -1,0 +1,46 @@
+"""The benchmark harness (bench/) runs end to end on a tiny load. Its figures are not checked:
+they depend on the machine, and the benchmark is not a test."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.conf import settings
+
+from tests.support import REPO
+
+DATABASE = "mana_auth_bench_test"  # not the benchmark's own, so a real run elsewhere is not disturbed
+
+
+@pytest.mark.postgres
+def test_harness_measures_two_scenarios_against_a_real_server(tmp_path: Path) -> None:
+    command = [
+        sys.executable, "-m", "bench.run",
+        "--users", "3", "--connections", "2", "--duration", "1", "--warmup", "0.5",
+        "--scenarios", "health,validate",
+        "--postgres", settings.DATABASE_URL, "--database", DATABASE,
+        "--out", str(tmp_path),
+    ]  # fmt: skip
+    harness = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # noqa: S603
+    try:
+        output, _ = harness.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        harness.terminate()  # SIGTERM: the harness stops gunicorn and drops its database on the way out
+        output, _ = harness.communicate(timeout=30)
+        pytest.fail(f"the harness did not finish within 90 s:\n{output}")
+    assert harness.returncode == 0, output
+
+    results = json.loads((tmp_path / "latest.json").read_text())
+    assert list(results["scenarios"]) == ["health", "validate"]
+    for name, figures in results["scenarios"].items():
+        assert figures["requests"] > 0, name
+        assert figures["errors"] == 0, (name, figures["error_samples"])
+        assert figures["latency_ms"]["p50"] > 0, name
+    assert results["scenarios"]["validate"]["ratio"] > 0
+    assert results["hash"]["bound_rps"] > 0
+    assert results["worker_rss_mb"]["after_run"], "no worker memory was read"
+    with psycopg.connect(settings.DATABASE_URL) as admin:
+        assert admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone() is None, "database left behind"
