@@ -163,10 +163,14 @@ def _valid_device_token(raw: str | None, user: User | None) -> DeviceToken | Non
     return DeviceToken.objects.filter(token_hash=token_hash(raw), user=user, revoked_at__isnull=True).first()
 
 
-def sign_in_complete(*, user: User, request: HttpRequest | None, method: str, device_token: str | None = None) -> SignIn:
+def sign_in_complete(
+    *, user: User, request: HttpRequest | None, method: str, device_token: str | None = None, device: DeviceToken | None = None
+) -> SignIn:
     """The end of every sign-in that hands out tokens (password, 2FA, magic link, passkey,
-    email verification): a session, a token pair and a device token, and one event."""
-    device = _valid_device_token(device_token, user)
+    email verification): a session, a token pair and a device token, and one event. `device` is
+    the row of `device_token` when the caller has already looked it up."""
+    if device is None:
+        device = _valid_device_token(device_token, user)
     if device is not None and device_token:
         raw_device = device_token
         DeviceToken.objects.filter(pk=device.pk).update(last_used_at=timezone.now())
@@ -225,8 +229,11 @@ def access_token_check(token: str) -> TokenCheck:
         return TokenCheck(valid=False, reason="expired")
     except jwt.TokenInvalidError:
         return TokenCheck(valid=False, reason="invalid")
-    session = Session.objects.select_related("user").filter(pk=payload.get("sid"), user_id=payload.get("sub")).first()
-    if session is None or session.revoked_at is not None or not session.user.is_active:
+    try:
+        session = Session.objects.select_related("user").get(pk=payload.get("sid"), user_id=payload.get("sub"))
+    except Session.DoesNotExist:
+        return TokenCheck(valid=False, reason="revoked")
+    if session.revoked_at is not None or not session.user.is_active:
         return TokenCheck(valid=False, reason="revoked")
     if session.expires_at <= timezone.now():
         return TokenCheck(valid=False, reason="expired")
@@ -348,7 +355,7 @@ def _password_attempt(email: str, password: str, device_token: str | None, reque
         if not (state.locked_until and state.locked_until > now):
             state.cleared_at = now
             state.save(update_fields=["cleared_at"])
-        return sign_in_complete(user=user, request=request, method="password", device_token=device_token)
+        return sign_in_complete(user=user, request=request, method="password", device_token=device_token, device=device)
 
 
 def login(*, email: str, password: str, device_token: str | None, request: HttpRequest) -> SignIn:

@@ -103,6 +103,7 @@ def production_env(*, database_url: str, redis_url: str | None, base_url: str, s
         # As behind the production proxy: each simulated client has its own address in X-Forwarded-For,
         # so the per-address limits (30 logins a minute) apply per client, not to all of loopback.
         "TRUSTED_PROXY_COUNT": "1",
+        "MALLOC_MMAP_THRESHOLD_": "131072",  # as docker-entrypoint.sh sets it
     }
     if redis_url:
         env["REDIS_URL"] = redis_url

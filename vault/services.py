@@ -23,16 +23,16 @@ from vault.models import Vault, VaultAudit
 RECOVERY_CIPHERTEXT_BYTES = crypto.MASTER_KEY_BYTES + 16  # AES-GCM: key + tag
 
 
-def _audit(user_id: str, action: str, request: HttpRequest | None, status: int, context: dict[str, Any] | None = None) -> None:
-    with acting_as(user_id):
-        VaultAudit.objects.create(
-            user_id=user_id,
-            action=action,
-            ip_address=client_ip(request) if request is not None else None,
-            user_agent=user_agent(request) if request is not None else "",
-            context=context or {},
-            status=status,
-        )
+def _audit_row(user_id: str, action: str, request: HttpRequest | None, status: int, context: dict[str, Any] | None) -> None:
+    """Inside a transaction already acting as the user."""
+    VaultAudit.objects.create(
+        user_id=user_id,
+        action=action,
+        ip_address=client_ip(request) if request is not None else None,
+        user_agent=user_agent(request) if request is not None else "",
+        context=context or {},
+        status=status,
+    )
 
 
 def audited[T](
@@ -49,11 +49,12 @@ def audited[T](
     try:
         with acting_as(user_id):
             result = work()
-            _audit(user_id, action, request, 200, context)
+            _audit_row(user_id, action, request, 200, context)
             return result
     except Exception as exc:
         error = classify(exc)
-        _audit(user_id, failure_action or action, request, error.status, (context or {}) | {"error": error.code.name})
+        with acting_as(user_id):  # the failed transaction is gone; this one only holds the audit row
+            _audit_row(user_id, failure_action or action, request, error.status, (context or {}) | {"error": error.code.name})
         raise
 
 
