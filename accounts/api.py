@@ -193,7 +193,7 @@ class ValidateView(APIView):
 
     @extend_schema(request=TokenInput, responses={200: ValidateResultSerializer, **ERRORS}, tags=["auth"])
     def post(self, request: Request) -> Response:
-        check = services.access_token_check(parsed(TokenInput, request)["token"])
+        check = services.access_token_check(parsed(TokenInput, request)["token"], load_session=False)
         if check.valid:
             return Response({"valid": True, "payload": check.payload})
         return Response({"valid": False, "reason": check.reason})

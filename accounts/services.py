@@ -221,21 +221,25 @@ class TokenCheck:
     session: Session | None = None
 
 
-def access_token_check(token: str) -> TokenCheck:
-    """Signature, claims, and the session behind the token: revoked or expired sessions fail."""
+def access_token_check(token: str, *, load_session: bool = True) -> TokenCheck:
+    """Signature, claims, and the session behind the token: revoked or expired sessions fail.
+    /validate needs only the verdict (`load_session=False`): three columns, no model instances."""
     try:
         payload = jwt.decode_access_token(token)
     except jwt.TokenExpiredError:
         return TokenCheck(valid=False, reason="expired")
     except jwt.TokenInvalidError:
         return TokenCheck(valid=False, reason="invalid")
-    try:
-        session = Session.objects.select_related("user").get(pk=payload.get("sid"), user_id=payload.get("sub"))
-    except Session.DoesNotExist:
+    sessions = Session.objects.filter(pk=payload.get("sid"), user_id=payload.get("sub"))
+    session: Session | None = None
+    if load_session:
+        session = sessions.select_related("user").first()
+        state = (session.revoked_at, session.expires_at, session.user.is_active) if session else None
+    else:
+        state = next(iter(sessions.values_list("revoked_at", "expires_at", "user__is_active")), None)
+    if state is None or state[0] is not None or not state[2]:
         return TokenCheck(valid=False, reason="revoked")
-    if session.revoked_at is not None or not session.user.is_active:
-        return TokenCheck(valid=False, reason="revoked")
-    if session.expires_at <= timezone.now():
+    if state[1] <= timezone.now():
         return TokenCheck(valid=False, reason="expired")
     return TokenCheck(valid=True, payload=payload, session=session)
 
