@@ -297,7 +297,8 @@ def test_sixth_mail_request_from_one_ip_within_fifteen_minutes_is_rate_limited(
 
     body = assert_error(sixth, 429, "RATE_LIMITED")
     assert isinstance(body["retryAfterSec"], int)
-    assert 1 <= body["retryAfterSec"] <= 15 * 60
+    assert body["retryAfterSec"] >= 1
+    assert body["retryAfterSec"] <= 15 * 60
     assert sixth.headers["Retry-After"] == str(body["retryAfterSec"])
     assert not EmailToken.objects.filter(user=alice).exists()
     other_ip = api.post(f"{AUTH}{route}", {"email": "nobody@example.com"}, format="json", REMOTE_ADDR="203.0.113.10")

@@ -178,7 +178,8 @@ def test_options_are_rate_limited_per_ip() -> None:
     assert codes == [200] * 20 + [429]
     refused = APIClient().post(f"{BASE}/authenticate/options", {}, format="json")
     assert refused.json()["error"] == "RATE_LIMITED"
-    assert 1 <= refused.json()["retryAfterSec"] <= 60
+    assert refused.json()["retryAfterSec"] >= 1
+    assert refused.json()["retryAfterSec"] <= 60
 
 
 def test_eleven_failures_block_the_credential_for_five_minutes(alice: User, alice_key: SoftAuthenticator, monkeypatch) -> None:
