@@ -1,7 +1,10 @@
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
+from django.utils import timezone
 
 from core.models import SecurityEvent
 from core.requests import client_ip, user_agent
@@ -28,3 +31,12 @@ def security_event_record(
     # The log line names the event and the user id only; metadata stays in the database.
     logger.info("security event %s user=%s", type, user_id or "-")
     return event
+
+
+def security_events_purge(*, now: datetime | None = None) -> int:
+    """Delete the events no user can be named for (erased accounts, unknown addresses) once the
+    operator's retention has passed. Events of existing users stay: they are their history."""
+    days = settings.SECURITY_EVENT_RETENTION_DAYS
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    deleted, _ = SecurityEvent.objects.filter(user__isnull=True, created_at__lt=cutoff).delete()
+    return deleted
