@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from accounts import services
+from accounts import selectors, services
 from accounts.models import LockoutState, LoginAttempt, OutboxMessage, Role, Session, SigningKey, SignupDay, Tier, User
 from core.admin import ReadOnlyAdmin, ReadOnlyInline
 from core.models import SecurityEvent
@@ -43,7 +43,7 @@ class LockedNowFilter(admin.SimpleListFilter):
         return [("yes", "Locked"), ("no", "Not locked")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
-        locked = LockoutState.objects.filter(locked_until__gt=timezone.now()).values("email")
+        locked = selectors.locked_now().values("email")
         if self.value() == "yes":
             return queryset.filter(email__in=locked)
         if self.value() == "no":

@@ -25,7 +25,7 @@ from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken
 
 from accounts.models import SigningKey
-from core.keyring import get_keyring
+from core.keyring import get_keyring, rewrap_rows
 
 ALGORITHM = "EdDSA"
 ACCESS_TOKEN_LIFETIME = timedelta(minutes=15)
@@ -212,12 +212,6 @@ def jwks() -> dict[str, list[dict[str, str]]]:
 
 def signing_keys_rewrap() -> int:
     """Re-wrap the private halves under the active KEK (KEK rotation); returns how many moved."""
-    moved = 0
-    keyring = get_keyring()
-    for row in SigningKey.objects.exclude(private_key_wrapped=""):
-        rewrapped = keyring.rewrap_text(row.private_key_wrapped, aad=_aad(row.kid))
-        if rewrapped is not None:
-            SigningKey.objects.filter(pk=row.pk).update(private_key_wrapped=rewrapped)
-            moved += 1
+    moved = rewrap_rows(SigningKey.objects.all(), "private_key_wrapped", lambda row: _aad(row.kid))
     _cache.clear()
     return moved

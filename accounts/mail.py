@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import OutboxMessage, User
-from core.keyring import get_keyring
+from core.keyring import get_keyring, rewrap_rows
 
 logger = logging.getLogger(__name__)
 
@@ -107,11 +107,5 @@ def process_outbox(*, limit: int = 100) -> tuple[int, int]:
 
 def outbox_rewrap() -> int:
     """Re-wrap undelivered bodies under the active KEK (KEK rotation); returns how many moved."""
-    moved = 0
-    keyring = get_keyring()
-    for message in OutboxMessage.objects.exclude(body_wrapped="").only("pk", "recipient", "body_wrapped"):
-        rewrapped = keyring.rewrap_text(message.body_wrapped, aad=_aad(message.recipient))
-        if rewrapped is not None:
-            OutboxMessage.objects.filter(pk=message.pk).update(body_wrapped=rewrapped)
-            moved += 1
-    return moved
+    rows = OutboxMessage.objects.only("pk", "recipient", "body_wrapped")
+    return rewrap_rows(rows, "body_wrapped", lambda message: _aad(message.recipient))

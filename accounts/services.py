@@ -41,7 +41,7 @@ from accounts.models import (
 )
 from core import ratelimit
 from core.errors import ApiError, ErrorCode
-from core.keyring import get_keyring
+from core.keyring import get_keyring, rewrap_rows
 from core.models import SecurityEvent
 from core.ratelimit import Limit
 from core.requests import client_ip, user_agent
@@ -317,7 +317,7 @@ def _register_failure(
         if device_failures >= DEVICE_FAILURE_LIMIT:
             DeviceToken.objects.filter(pk=device.pk).update(revoked_at=now)
         return
-    if _counted_failures(state, now) >= LOCK_THRESHOLD and not (state.locked_until and state.locked_until > now):
+    if _counted_failures(state, now) >= LOCK_THRESHOLD and not _locked(state, now):
         state.locked_at = now
         state.locked_until = now + LOCK_DURATION
         state.save(update_fields=["locked_at", "locked_until"])
@@ -336,6 +336,30 @@ def _retry_after(until: datetime, now: datetime) -> int:
     return max(1, int((until - now).total_seconds() + 0.999))
 
 
+def _locked(state: LockoutState, now: datetime) -> bool:
+    return bool(state.locked_until and state.locked_until > now)
+
+
+def _blocked_by_lock(
+    state: LockoutState, device: DeviceToken | None, request: HttpRequest | None, now: datetime, *, method: str
+) -> ApiError | None:
+    """A locked email refuses credential attempts, except from a device that signed in before.
+    The refusal is recorded, but as BLOCKED: it never counts or extends the lock."""
+    if state.locked_until is None or not _locked(state, now) or device is not None:
+        return None
+    _record_attempt(state.email, request, LoginAttempt.Outcome.BLOCKED, method=method)
+    return ApiError(ErrorCode.ACCOUNT_LOCKED, retry_after=_retry_after(state.locked_until, now))
+
+
+def _record_success(state: LockoutState, device: DeviceToken | None, request: HttpRequest | None, now: datetime, *, method: str) -> None:
+    """A sign-in that passed clears the email's failures, unless it came through a lock (a known
+    device): the lock, caused elsewhere, stays for everyone else."""
+    _record_attempt(state.email, request, LoginAttempt.Outcome.SUCCESS, device=device, method=method)
+    if not _locked(state, now):
+        state.cleared_at = now
+        state.save(update_fields=["cleared_at"])
+
+
 def _password_attempt(email: str, password: str, device_token: str | None, request: HttpRequest | None) -> SignIn | ApiError:
     """One password attempt under the email's row lock. Returns the error instead of raising it,
     so the attempt, lock and events it wrote commit with the transaction."""
@@ -344,9 +368,8 @@ def _password_attempt(email: str, password: str, device_token: str | None, reque
         state = _lock_state(email)
         user = User.objects.filter(email=email).first()
         device = _valid_device_token(device_token, user)
-        if state.locked_until and state.locked_until > now and device is None:
-            _record_attempt(email, request, LoginAttempt.Outcome.BLOCKED)
-            return ApiError(ErrorCode.ACCOUNT_LOCKED, retry_after=_retry_after(state.locked_until, now))
+        if blocked := _blocked_by_lock(state, device, request, now, method="password"):
+            return blocked
         if not _password_matches(user, password) or user is None:
             _register_failure(state, user, device, request, now, method="password")
             return ApiError(ErrorCode.INVALID_CREDENTIALS)
@@ -355,10 +378,7 @@ def _password_attempt(email: str, password: str, device_token: str | None, reque
         if user.two_factor_enabled:
             # The password was right; the sign-in completes at /two-factor/verify.
             return _two_factor_required(user, device, method="password")
-        _record_attempt(email, request, LoginAttempt.Outcome.SUCCESS, device=device)
-        if not (state.locked_until and state.locked_until > now):
-            state.cleared_at = now
-            state.save(update_fields=["cleared_at"])
+        _record_success(state, device, request, now, method="password")
         return sign_in_complete(user=user, request=request, method="password", device_token=device_token, device=device)
 
 
@@ -394,7 +414,7 @@ def password_reauthenticate(*, user: User, password: str, request: HttpRequest |
     with transaction.atomic():
         state = _lock_state(user.email)
         now = timezone.now()
-        if state.locked_until and state.locked_until > now:
+        if state.locked_until and _locked(state, now):
             error = ApiError(ErrorCode.ACCOUNT_LOCKED, retry_after=_retry_after(state.locked_until, now))
         elif _password_matches(user, password):
             return
@@ -746,18 +766,14 @@ def _second_factor_attempt(
         device = (
             DeviceToken.objects.filter(pk=challenge.device_token_id, revoked_at__isnull=True).first() if challenge.device_token_id else None
         )
-        if state.locked_until and state.locked_until > now and device is None:
-            _record_attempt(user.email, request, LoginAttempt.Outcome.BLOCKED, method="two_factor")
-            return ApiError(ErrorCode.ACCOUNT_LOCKED, retry_after=_retry_after(state.locked_until, now))
+        if blocked := _blocked_by_lock(state, device, request, now, method="two_factor"):
+            return blocked
         if not _second_factor_matches(user, code, backup_code, request):
             _register_failure(state, user, device, request, now, method="two_factor")
             return ApiError(ErrorCode.TWO_FACTOR_FAILED)
         challenge.used_at = now
         challenge.save(update_fields=["used_at"])
-        _record_attempt(user.email, request, LoginAttempt.Outcome.SUCCESS, device=device, method="two_factor")
-        if not (state.locked_until and state.locked_until > now):
-            state.cleared_at = now
-            state.save(update_fields=["cleared_at"])
+        _record_success(state, device, request, now, method="two_factor")
         return sign_in_complete(user=user, request=request, method=f"{challenge.method}+totp", device_token=device_token)
 
 
@@ -805,14 +821,7 @@ def magic_link_verify(*, token: str, device_token: str | None, request: HttpRequ
 
 def two_factor_secrets_rewrap() -> int:
     """Re-wrap TOTP secrets under the active KEK (KEK rotation); returns how many moved."""
-    moved = 0
-    keyring = get_keyring()
-    for row in TwoFactor.objects.only("user_id", "secret_wrapped"):
-        rewrapped = keyring.rewrap_text(row.secret_wrapped, aad=_secret_aad(row.user_id))
-        if rewrapped is not None:
-            TwoFactor.objects.filter(pk=row.pk).update(secret_wrapped=rewrapped)
-            moved += 1
-    return moved
+    return rewrap_rows(TwoFactor.objects.only("user_id", "secret_wrapped"), "secret_wrapped", lambda row: _secret_aad(row.user_id))
 
 
 # --- operator actions -------------------------------------------------------------------------

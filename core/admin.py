@@ -9,7 +9,7 @@ from core.models import SecurityEvent
 from core.rls import acting_as
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class NoWrites:
     """Audit-grade records: viewable, never added, changed or deleted through the admin, not even
     by a superuser (the permission checks below refuse POSTs too)."""
 
@@ -23,19 +23,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyAdmin(NoWrites, admin.ModelAdmin):
+    pass
+
+
+class ReadOnlyInline(NoWrites, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(SecurityEvent)

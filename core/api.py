@@ -4,6 +4,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.auth import IsService, ServiceKeyAuthentication
 from core.errors import ApiError, ErrorCode
 from core.selectors import dependencies_ready
 from core.serializers import ErrorEnvelopeSerializer, HealthSerializer
@@ -11,6 +12,13 @@ from core.serializers import ErrorEnvelopeSerializer, HealthSerializer
 
 def health_body() -> dict[str, str]:
     return {"status": "ok", "service": "mana-auth", "timestamp": timezone.now().isoformat()}
+
+
+class ServiceView(APIView):
+    """The internal routes: sibling services only, by X-Service-Key."""
+
+    authentication_classes = (ServiceKeyAuthentication,)
+    permission_classes = (IsService,)
 
 
 class HealthView(APIView):

@@ -8,7 +8,9 @@ import base64
 import binascii
 import functools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -121,3 +123,16 @@ def _keyring_for(active_id: str, active_kek: str, retired_keks: str) -> Keyring:
 def get_keyring() -> Keyring:
     """The keyring of the current settings (cached per configuration, so tests may swap KEKs)."""
     return _keyring_for(settings.MANA_AUTH_KEK_ID, settings.MANA_AUTH_KEK, settings.MANA_AUTH_OLD_KEKS)
+
+
+def rewrap_rows(rows: Any, field: str, aad: Callable[[Any], bytes]) -> int:
+    """Re-wrap one text column of `rows` under the active KEK (KEK rotation), row by row;
+    values already under it are left alone, so a run can be repeated. Returns how many moved."""
+    keyring = get_keyring()
+    moved = 0
+    for row in rows.exclude(**{field: ""}):
+        rewrapped = keyring.rewrap_text(getattr(row, field), aad=aad(row))
+        if rewrapped is not None:
+            type(row).objects.filter(pk=row.pk).update(**{field: rewrapped})
+            moved += 1
+    return moved

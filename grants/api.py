@@ -1,11 +1,10 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.api import ERRORS, UserView, parsed, success
 from accounts.authentication import actor_of
-from core.auth import IsService, ServiceKeyAuthentication
+from core.api import ServiceView
 from core.serializers import SuccessSerializer
 from grants import selectors, services
 from grants.crypto import DERIVATION_VERSION
@@ -76,11 +75,6 @@ class AiAuditView(UserView):
             actor=actor_of(request), mission_id=query.validated_data.get("missionId"), limit=query.validated_data["limit"]
         )
         return Response({"entries": DecryptAuditEntrySerializer(entries, many=True).data})
-
-
-class ServiceView(APIView):
-    authentication_classes = (ServiceKeyAuthentication,)
-    permission_classes = (IsService,)
 
 
 class InternalGrantView(ServiceView):

@@ -4,8 +4,8 @@ from rest_framework.response import Response
 
 from accounts.api import ERRORS, UserView, parsed, success
 from accounts.authentication import actor_of
+from core.api import ServiceView
 from core.serializers import SuccessSerializer
-from grants.api import ServiceView
 from spaces import selectors, services
 from spaces.modules import module_allowed
 from spaces.serializers import (
