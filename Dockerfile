@@ -1,13 +1,17 @@
 # syntax=docker/dockerfile:1
 # Build stage: dependencies into a virtualenv, static files collected with production storage.
 FROM python:3.13-slim AS build
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore PYTHONDONTWRITEBYTECODE=1 \
+    UV_NO_CACHE=1 UV_LINK_MODE=copy UV_COMPILE_BYTECODE=1 UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=/opt/venv
 WORKDIR /app
+# uv, pinned as in the Makefile, installs the exact versions of uv.lock; it stays in this stage.
+RUN pip install uv==0.13.9
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
-COPY pyproject.toml README.md ./
-# The project installs no packages of its own: this pulls in its dependencies only.
-RUN pip install .
+COPY pyproject.toml uv.lock ./
+# The project installs no packages of its own: this pulls in its dependencies only, without the
+# dev and bench extras, and fails if uv.lock no longer matches pyproject.toml.
+RUN uv sync --locked --no-dev --python /opt/venv/bin/python
 COPY . .
 # collectstatic needs settings, not secrets: a throwaway key that never reaches the runtime image.
 RUN DJANGO_ENV=production DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput

@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     if report.plot(results, args.out / "latest.png"):
         print(f"wrote {args.out / 'latest.png'}")
     else:
-        print("plot skipped: matplotlib is not installed (pip install matplotlib)")
+        print("plot skipped: matplotlib is not installed (make bench installs it)")
     return 1 if any(figures["errors"] for figures in results["scenarios"].values()) else 0
 
 
