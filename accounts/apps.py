@@ -5,4 +5,6 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        from accounts import exports  # noqa: F401 - registers this app's part of the personal-data export
+        # Register this app's personal-data hooks and the rewrappers of its KEK-wrapped secrets.
+        from accounts import jwt, personal_data  # noqa: F401
+        from accounts.services import two_factor  # noqa: F401

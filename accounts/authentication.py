@@ -7,7 +7,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from accounts.models import User
-from accounts.services import access_token_check
+from accounts.services.tokens import access_token_check
 from core.errors import ApiError, ErrorCode
 
 

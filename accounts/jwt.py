@@ -26,6 +26,7 @@ from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendE
 
 from accounts.models import SigningKey
 from core.keyring import get_keyring, rewrap_rows
+from core.rewrap import RewrapCount, rewrapper
 
 ALGORITHM = "EdDSA"
 ACCESS_TOKEN_LIFETIME = timedelta(minutes=15)
@@ -210,8 +211,9 @@ def jwks() -> dict[str, list[dict[str, str]]]:
     }
 
 
-def signing_keys_rewrap() -> int:
-    """Re-wrap the private halves under the active KEK (KEK rotation); returns how many moved."""
+@rewrapper("JWT signing keys", SigningKey, order=20)
+def signing_keys_rewrap(**_: Any) -> RewrapCount:
+    """Re-wrap the private halves under the active KEK (KEK rotation)."""
     moved = rewrap_rows(SigningKey.objects.all(), "private_key_wrapped", lambda row: _aad(row.kid))
     _cache.clear()
-    return moved
+    return RewrapCount(moved)

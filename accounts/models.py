@@ -1,4 +1,3 @@
-import uuid
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -6,11 +5,9 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from core.ids import new_id
+from core.models import RevocableQuerySet
 from core.text import normalise_email
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 class Role(models.TextChoices):
@@ -99,6 +96,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         self.email = normalise_email(self.email)
 
 
+# Sign-ins that proved more than a password: a passkey, or any first step plus TOTP.
+STRONG_SIGN_IN_METHODS = frozenset({"passkey", "password+totp", "magic_link+totp"})
+
+
 class Session(models.Model):
     """A sign-in. Its id is the `sid` claim of every access token issued for it."""
 
@@ -111,6 +112,8 @@ class Session(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True, default="")
     method = models.CharField(max_length=32, default="password")
+
+    objects = RevocableQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["user", "-created_at"], name="accounts_session_user_time")]
@@ -156,6 +159,8 @@ class DeviceToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RevocableQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"device token {self.pk}"
@@ -233,35 +238,6 @@ class SignupDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}: {self.count}"
-
-
-class OutboxMessage(models.Model):
-    """Mail, written in the transaction of the action that sends it; delivered after commit and
-    retried by `process_outbox`. Bodies hold links with tokens, so they are KEK-wrapped at rest
-    and dropped once delivered."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        SENT = "sent"
-        FAILED = "failed"  # gave up after the last attempt
-
-    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="outbox_messages")
-    recipient = models.EmailField(max_length=254)
-    subject = models.CharField(max_length=300)
-    template = models.CharField(max_length=64)
-    body_wrapped = models.TextField(blank=True, default="")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.CharField(max_length=500, blank=True, default="")
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="accounts_outbox_due")]
-
-    def __str__(self) -> str:
-        return f"{self.template} → {self.status}"
 
 
 class TwoFactor(models.Model):

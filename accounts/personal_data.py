@@ -1,23 +1,24 @@
-"""The accounts part of a person's export: everything but secrets (no hashes, no tokens, no keys)."""
+"""The accounts part of a person's data: the export (everything but secrets: no hashes, no
+tokens, no keys) and the summary counts."""
 
 from typing import Any
 
 from django.contrib.admin.models import LogEntry
+from django.utils import timezone
 
 from accounts.models import (
     BackupCode,
     DeviceToken,
     EmailToken,
     LoginAttempt,
-    OutboxMessage,
     Session,
     TwoFactor,
     TwoFactorChallenge,
     User,
     UserSettings,
 )
-from core.exports import exporter
 from core.models import SecurityEvent
+from core.personal_data import exporter, summary
 
 
 @exporter("profile")
@@ -87,15 +88,6 @@ def mailed_links(user: User) -> list[Any]:
     )
 
 
-@exporter("mail", OutboxMessage)
-def mail(user: User) -> list[Any]:
-    return list(
-        OutboxMessage.objects.filter(user=user)
-        .order_by("created_at")
-        .values("recipient", "subject", "template", "status", "created_at", "sent_at")
-    )
-
-
 @exporter("settings", UserSettings)
 def settings(user: User) -> dict[str, Any] | None:
     row = UserSettings.objects.filter(user=user).first()
@@ -112,3 +104,11 @@ def admin_log(user: User) -> list[Any]:
         .order_by("action_time")
         .values("action_time", "content_type__model", "object_repr", "action_flag")
     )
+
+
+@summary
+def counts(user: User) -> dict[str, Any]:
+    return {
+        "sessions": Session.objects.active().filter(user=user, expires_at__gt=timezone.now()).count(),
+        "securityEvents": SecurityEvent.objects.filter(user=user).count(),
+    }

@@ -20,7 +20,8 @@ def seed(*, users: int, slots: int) -> dict[str, Any]:
     from django.contrib.auth.hashers import make_password
 
     from accounts.models import User
-    from accounts.services import session_start
+    from accounts.services.tokens import session_start
+    from core.origin import NO_ORIGIN
     from vault.services import vault_init
 
     password = secrets.token_urlsafe(16)
@@ -33,14 +34,14 @@ def seed(*, users: int, slots: int) -> dict[str, Any]:
     )
     people = list(User.objects.filter(email__in=emails[:slots]).order_by("email"))
     for person in people:
-        vault_init(actor=person, request=None)
+        vault_init(actor=person, origin=NO_ORIGIN)
     bearer: list[dict[str, str]] = []
     refresh: list[dict[str, str]] = []
     for slot in range(slots):
         person = people[slot % len(people)]
         # Separate sessions, so the refresh chains never touch the session behind the Bearer tokens.
         for target in (bearer, refresh):
-            pair = session_start(user=person, request=None, method="password")
+            pair = session_start(user=person, origin=NO_ORIGIN, method="password")
             target.append({"email": person.email, "accessToken": pair.access_token, "refreshToken": pair.refresh_token})
     return {"password": password, "emails": emails, "bearer": bearer, "refresh": refresh, "hash": hash_timing(password, encoded)}
 

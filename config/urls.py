@@ -7,7 +7,8 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import me_urls
-from accounts.api import JwksView, SettingsView
+from accounts.api.auth import JwksView
+from accounts.api.user_settings import SettingsView
 from core.api import ApiNotFoundView, HealthView, ReadyView
 from core.urls import route
 from grants import urls as grants_urls
@@ -27,13 +28,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", RedirectView.as_view(url="/account", permanent=False)),
-    path("", include("accounts.page_urls")),
+    path("", include("pages.urls")),
     # Passkeys first: "passkeys/…" must not be taken for an accounts route.
     *route("api/v1/auth/passkeys", PasskeyListView.as_view()),
     path("api/v1/auth/passkeys/", include("passkeys.urls")),
     path("api/v1/auth/", include("accounts.urls")),
     path("api/v1/me/encryption-vault/", include("vault.urls")),
-    path("api/v1/admin/", include("accounts.admin_urls")),
+    path("api/v1/admin/", include("console.urls")),
     path("api/v1/me/", include(grants_urls.me_urlpatterns)),
     path("api/v1/me/", include(me_urls.me_urlpatterns)),
     *route("api/v1/settings", SettingsView.as_view()),

@@ -10,16 +10,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from accounts.models import Session
-from accounts.pages import SESSION_LINK, page_user, safe_next
-
-# Sign-ins that proved more than a password: a passkey, or any first step plus TOTP.
-STRONG_METHODS = frozenset({"passkey", "password+totp", "magic_link+totp"})
+from accounts.browser_session import SESSION_LINK, page_user
+from accounts.models import STRONG_SIGN_IN_METHODS, Session
+from core.redirects import safe_next
 
 
 def strong_sign_in(request: HttpRequest) -> bool:
     session_id = request.session.get(SESSION_LINK)
-    return Session.objects.filter(pk=session_id, method__in=STRONG_METHODS).exists()
+    return Session.objects.filter(pk=session_id, method__in=STRONG_SIGN_IN_METHODS).exists()
 
 
 class ManaAdminSite(AdminSite):

@@ -1,5 +1,11 @@
+"""The bases every app's DRF views stand on, and the service's own health routes."""
+
+from typing import Any
+
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -8,6 +14,31 @@ from core.auth import IsService, ServiceKeyAuthentication
 from core.errors import ApiError, ErrorCode
 from core.selectors import dependencies_ready
 from core.serializers import ErrorEnvelopeSerializer, HealthSerializer
+
+NO_STORE = {"Cache-Control": "no-store"}
+ERRORS = {400: ErrorEnvelopeSerializer, 401: ErrorEnvelopeSerializer, 403: ErrorEnvelopeSerializer, 404: ErrorEnvelopeSerializer,
+          409: ErrorEnvelopeSerializer, 429: ErrorEnvelopeSerializer, 503: ErrorEnvelopeSerializer}  # fmt: skip
+
+
+def parsed(serializer_class: type[serializers.Serializer[Any]], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def success() -> Response:
+    return Response({"success": True})
+
+
+class PublicView(APIView):
+    authentication_classes = ()
+
+
+class UserView(APIView):
+    """A signed-in user's route. How a user signs in to the API (the Bearer access token) is the
+    accounts app's, named in REST_FRAMEWORK's DEFAULT_AUTHENTICATION_CLASSES."""
+
+    permission_classes: tuple[type[BasePermission], ...] = (IsAuthenticated,)
 
 
 def health_body() -> dict[str, str]:

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from core.logging import request_id_var
+from core.origin import Origin
 
 REQUEST_ID_HEADER = "X-Request-Id"
 # A caller's id is kept only when it is short and plain, so it cannot forge log lines.
@@ -37,6 +38,7 @@ class RequestIdMiddleware:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
         request_id = incoming if _ACCEPTABLE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
+        request.origin = Origin.of(request)  # type: ignore[attr-defined]
         token = request_id_var.set(request_id)
         try:
             with sentry_sdk.isolation_scope() as scope:

@@ -41,3 +41,25 @@ class SecurityEvent(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.type} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class RevocableQuerySet(models.QuerySet[Any]):
+    """Rows that end by being revoked (`revoked_at` set), never by being deleted."""
+
+    def active(self) -> "RevocableQuerySet":
+        return self.filter(revoked_at__isnull=True)
+
+    def revoke(self) -> int:
+        """Revoke every active row of this query now; returns how many were still active."""
+        return self.active().update(revoked_at=timezone.now())
+
+    def lock_and_revoke(self, **lookup: Any) -> tuple[Any, bool]:
+        """The row matching `lookup`, locked for this transaction and revoked now: `(row, True)`
+        when this call revoked it, `(row, False)` when it already was, `(None, False)` for none.
+        Run inside a transaction."""
+        row = self.select_for_update().filter(**lookup).first()
+        if row is None or row.revoked_at is not None:
+            return row, False
+        row.revoked_at = timezone.now()
+        row.save(update_fields=["revoked_at"])
+        return row, True

@@ -3,11 +3,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest
 from django.utils import timezone
 
 from core.models import SecurityEvent
-from core.requests import client_ip, user_agent
+from core.origin import NO_ORIGIN, Origin
 
 logger = logging.getLogger("mana_auth.security")
 
@@ -16,7 +15,7 @@ def security_event_record(
     *,
     type: str,
     user_id: str | None = None,
-    request: HttpRequest | None = None,
+    origin: Origin = NO_ORIGIN,
     metadata: dict[str, Any] | None = None,
 ) -> SecurityEvent:
     """Append one security event. Callers that audit a failure call this after their own
@@ -24,8 +23,8 @@ def security_event_record(
     event = SecurityEvent.objects.create(
         type=type,
         user_id=user_id,
-        ip_address=client_ip(request) if request is not None else None,
-        user_agent=user_agent(request) if request is not None else "",
+        ip_address=origin.ip,
+        user_agent=origin.user_agent,
         metadata=metadata or {},
     )
     # The log line names the event and the user id only; metadata stays in the database.

@@ -4,6 +4,7 @@ from django.http import HttpRequest
 
 from accounts.models import User
 from core.admin import ReadOnlyAdmin, RowLevelSecuredAdmin
+from core.origin import origin_of
 from grants.models import DecryptAudit, Grant
 from grants.services import grant_revoke
 
@@ -20,7 +21,7 @@ class GrantAdmin(ReadOnlyAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[Grant]) -> None:
         for grant in queryset.select_related("user"):
             user: User = grant.user
-            grant_revoke(actor=user, grant_id=grant.id, request=request)
+            grant_revoke(actor=user, grant_id=grant.id, origin=origin_of(request))
         self.message_user(request, f"Revoked: {queryset.count()}", messages.SUCCESS)
 
 

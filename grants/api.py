@@ -2,9 +2,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api import ERRORS, UserView, parsed, success
 from accounts.authentication import actor_of
-from core.api import ServiceView
+from core.api import ERRORS, ServiceView, UserView, parsed, success
+from core.origin import origin_of
 from core.serializers import SuccessSerializer
 from grants import selectors, services
 from grants.crypto import DERIVATION_VERSION
@@ -32,7 +32,7 @@ class MissionGrantView(UserView):
             tables=data["tables"],
             record_ids=data["recordIds"],
             ttl_ms=data.get("ttlMs"),
-            request=request,
+            origin=origin_of(request),
         )
         body = {
             "grantId": issued.grant.id,
@@ -58,7 +58,7 @@ class MissionGrantListView(UserView):
 class MissionGrantItemView(UserView):
     @extend_schema(responses={200: SuccessSerializer, **ERRORS}, tags=["grants"])
     def delete(self, request: Request, grant_id: str) -> Response:
-        services.grant_revoke(actor=actor_of(request), grant_id=grant_id, request=request)
+        services.grant_revoke(actor=actor_of(request), grant_id=grant_id, origin=origin_of(request))
         return success()
 
 

@@ -5,4 +5,4 @@ class GrantsConfig(AppConfig):
     name = "grants"
 
     def ready(self) -> None:
-        from grants import checks, exports  # noqa: F401 - register the AI key check and this app's export
+        from grants import checks, personal_data  # noqa: F401 - register the AI key check and this app's personal-data hooks

@@ -2,8 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from accounts.models import new_id
-from core.models import AppendOnlyModel
+from core.ids import new_id
+from core.models import AppendOnlyModel, RevocableQuerySet
 
 
 class Grant(models.Model):
@@ -17,6 +17,8 @@ class Grant(models.Model):
     issued_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RevocableQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["user", "-issued_at"], name="grants_user_issued")]

@@ -1,7 +1,7 @@
 from typing import Any
 
 from accounts.models import User
-from core.exports import exporter
+from core.personal_data import exporter, summary
 from core.rls import acting_as
 from grants.models import DecryptAudit, DecryptAuditBatch, Grant
 
@@ -23,3 +23,8 @@ def decrypt_audit(user: User) -> list[Any]:
             .order_by("created_at")
             .values("mission_id", "iteration_id", "table_name", "record_id", "status", "reason", "created_at")
         )
+
+
+@summary
+def counts(user: User) -> dict[str, Any]:
+    return {"grants": Grant.objects.filter(user=user).count()}

@@ -11,11 +11,11 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
 from core.errors import ApiError, ErrorCode
+from core.origin import Origin
 from core.rls import acting_as
 from core.services import security_event_record
 from grants import crypto
@@ -52,7 +52,7 @@ class IssuedGrant:
 
 
 def grant_issue(
-    *, actor: User, mission_id: str, tables: list[str], record_ids: list[str], ttl_ms: int | None, request: HttpRequest | None
+    *, actor: User, mission_id: str, tables: list[str], record_ids: list[str], ttl_ms: int | None, origin: Origin
 ) -> IssuedGrant:
     public_key = ai_public_key()
     if public_key is None:
@@ -60,27 +60,23 @@ def grant_issue(
     grant = Grant(user=actor, mission_id=mission_id, tables=tables, record_count=len(record_ids))
     grant.expires_at = grant.issued_at + ttl_clamped(ttl_ms)
     master_key = master_key_for_grant(
-        actor=actor, request=request, context={"purpose": "mission_grant", "grantId": grant.id, "missionId": mission_id}
+        actor=actor, origin=origin, context={"purpose": "mission_grant", "grantId": grant.id, "missionId": mission_id}
     )
     mission_key = crypto.derive_mission_key(master_key=master_key, mission_id=mission_id, tables=tables, record_ids=record_ids)
     wrapped = base64.b64encode(crypto.wrap_for_ai(public_key, mission_key)).decode()
     with transaction.atomic():
         grant.save(force_insert=True)
-        security_event_record(
-            type="GRANT_ISSUED", user_id=actor.id, request=request, metadata={"grantId": grant.id, "missionId": mission_id}
-        )
+        security_event_record(type="GRANT_ISSUED", user_id=actor.id, origin=origin, metadata={"grantId": grant.id, "missionId": mission_id})
     return IssuedGrant(grant=grant, wrapped_key=wrapped, tables=tables, record_ids=record_ids)
 
 
-def grant_revoke(*, actor: User, grant_id: str, request: HttpRequest | None) -> Grant:
+def grant_revoke(*, actor: User, grant_id: str, origin: Origin) -> Grant:
     with transaction.atomic():
-        grant = Grant.objects.select_for_update().filter(pk=grant_id, user=actor).first()
+        grant, revoked = Grant.objects.lock_and_revoke(pk=grant_id, user=actor)
         if grant is None:
             raise ApiError(ErrorCode.NOT_FOUND)
-        if grant.revoked_at is None:
-            grant.revoked_at = timezone.now()
-            grant.save(update_fields=["revoked_at"])
-            security_event_record(type="GRANT_REVOKED", user_id=actor.id, request=request, metadata={"grantId": grant.id})
+        if revoked:
+            security_event_record(type="GRANT_REVOKED", user_id=actor.id, origin=origin, metadata={"grantId": grant.id})
     return grant
 
 

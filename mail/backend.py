@@ -10,7 +10,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 
 
 class NotifyEmailBackend(BaseEmailBackend):
-    """Raises on any failure: the outbox (accounts.mail) records it and retries later."""
+    """Raises on any failure: the outbox (mail.services) records it and retries later."""
 
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         for message in email_messages:

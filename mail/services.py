@@ -4,7 +4,7 @@ action that sends it, first delivered right after commit, retried by `process_ou
 import json
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -12,8 +12,9 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts.models import OutboxMessage, User
 from core.keyring import get_keyring, rewrap_rows
+from core.rewrap import RewrapCount, rewrapper
+from mail.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -36,14 +37,24 @@ def _render(template: str, language: str, context: dict[str, Any]) -> tuple[str,
     return subject.strip(), body.strip() + "\n", html
 
 
+class Addressee(Protocol):
+    """The user a message is about (the accounts user; mail sits below accounts)."""
+
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def locale(self) -> str: ...
+
+
 def mail_enqueue(
-    *, template: str, recipient: str, context: dict[str, Any], user: User | None = None, language: str | None = None
+    *, template: str, recipient: str, context: dict[str, Any], user: Addressee | None = None, language: str | None = None
 ) -> OutboxMessage:
     """Store a message in the outbox and deliver it once the surrounding transaction commits."""
     subject, text, html = _render(template, language or (user.locale if user else "de"), context)
     body = json.dumps({"text": text, "html": html}).encode()
     message = OutboxMessage.objects.create(
-        user=user,
+        user_id=user.pk if user else None,
         recipient=recipient,
         subject=subject,
         template=template,
@@ -105,7 +116,16 @@ def process_outbox(*, limit: int = 100) -> tuple[int, int]:
     return delivered, len(due) - delivered
 
 
-def outbox_rewrap() -> int:
-    """Re-wrap undelivered bodies under the active KEK (KEK rotation); returns how many moved."""
+def outbox_retry(*, message_ids: list[int]) -> int:
+    """Operator's retry: failed or waiting messages become due now and are sent at once."""
+    OutboxMessage.objects.filter(pk__in=message_ids).exclude(status=OutboxMessage.Status.SENT).update(
+        status=OutboxMessage.Status.PENDING, next_attempt_at=timezone.now()
+    )
+    return sum(1 for message_id in message_ids if deliver(message_id))
+
+
+@rewrapper("outbox messages", OutboxMessage, order=40)
+def outbox_rewrap(**_: Any) -> RewrapCount:
+    """Re-wrap undelivered bodies under the active KEK (KEK rotation)."""
     rows = OutboxMessage.objects.only("pk", "recipient", "body_wrapped")
-    return rewrap_rows(rows, "body_wrapped", lambda message: _aad(message.recipient))
+    return RewrapCount(rewrap_rows(rows, "body_wrapped", lambda message: _aad(message.recipient)))

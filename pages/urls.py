@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from pages import views
 
 urlpatterns = [
     path("login", views.login_page, name="login"),

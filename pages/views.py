@@ -1,5 +1,6 @@
 """Browser pages: thin HTML edges over the same services the API uses."""
 
+from collections.abc import Callable
 from typing import Any
 
 import segno
@@ -10,22 +11,16 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import services
-from accounts.pages import (
-    DEVICE_COOKIE,
-    SESSION_LINK,
-    browser_sign_in,
-    error_text,
-    field_errors,
-    login_required_page,
-    page_user,
-    remember_device,
-    safe_next,
-    start_browser_session,
-)
+from accounts.browser_session import SESSION_LINK, browser_sign_in, page_user
+from accounts.device_cookie import device_cookie_set, device_token_from
+from accounts.models import User
 from accounts.selectors import sessions_active
+from accounts.services import magic_link, passwords, profile, registration, sessions, signin, two_factor
 from core.errors import ApiError, ErrorCode, classify, error_response
+from core.origin import origin_of
 from core.parsers import loads as strict_json
+from core.redirects import safe_next
+from pages.session import error_text, field_errors, login_required_page, start_browser_session
 from passkeys import selectors as passkey_selectors
 from passkeys import services as passkey_services
 from spaces import services as space_services
@@ -45,10 +40,6 @@ def _failure(request: HttpRequest, template: str, error: ApiError, context: dict
     return _page(request, template, {"error": error_text(error), "fields": field_errors(error), **(context or {})})
 
 
-def _device_token(request: HttpRequest) -> str | None:
-    return request.COOKIES.get(DEVICE_COOKIE)
-
-
 def _handoff_to_second_factor(request: HttpRequest, error: ApiError, next_url: str) -> HttpResponse:
     request.session[TWO_FACTOR_PENDING] = error.extra["twoFactorToken"]
     request.session[NEXT_PENDING] = next_url
@@ -65,11 +56,11 @@ def login_page(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _page(request, "login.html", context)
     try:
-        sign_in = services.login(
+        sign_in = signin.password_sign_in(
             email=request.POST.get("email", ""),
             password=request.POST.get("password", ""),
-            device_token=_device_token(request),
-            request=request,
+            device_token=device_token_from(request),
+            origin=origin_of(request),
         )
     except ApiError as error:
         if error.code is ErrorCode.TWO_FACTOR_REQUIRED:
@@ -83,20 +74,20 @@ def passkey_login(request: HttpRequest) -> HttpResponse:
     """The passkey ceremony's last step for the browser: JSON in, a browser session out."""
     try:
         body = strict_json(request.body)
-        sign_in = passkey_services.passkey_sign_in(response=body.get("response"), request=request)
+        sign_in = passkey_services.passkey_sign_in(response=body.get("response"), origin=origin_of(request))
     except (ApiError, ValueError) as exc:
         return error_response(classify(exc) if isinstance(exc, ApiError) else ApiError(ErrorCode.VALIDATION))
     next_url = safe_next(request, body.get("next"))
     browser_sign_in(request, sign_in)
     response = JsonResponse({"redirect": next_url})
-    remember_device(response, sign_in.device_token)
+    device_cookie_set(response, sign_in.device_token)
     return response
 
 
 @require_POST
 def passkey_login_options(request: HttpRequest) -> HttpResponse:
     try:
-        return JsonResponse(passkey_services.authentication_options(email=None, request=request))
+        return JsonResponse(passkey_services.authentication_options(email=None, origin=origin_of(request)))
     except ApiError as error:
         return error_response(error)
 
@@ -111,12 +102,12 @@ def two_factor_page(request: HttpRequest) -> HttpResponse:
     code = request.POST.get("code", "").strip()
     backup = request.POST.get("backup_code", "").strip()
     try:
-        sign_in = services.two_factor_verify(
+        sign_in = two_factor.two_factor_verify(
             token=token,
             code=code or None,
             backup_code=None if code else (backup or None),
-            device_token=_device_token(request),
-            request=request,
+            device_token=device_token_from(request),
+            origin=origin_of(request),
         )
     except ApiError as error:
         if error.code in (ErrorCode.TOKEN_EXPIRED, ErrorCode.TOKEN_INVALID):
@@ -132,7 +123,7 @@ def logout_page(request: HttpRequest) -> HttpResponse:
     user = page_user(request)
     session_id = request.session.get(SESSION_LINK)
     if user is not None and session_id:
-        services.session_revoke(actor=user, session_id=session_id, request=request, event="LOGOUT")
+        sessions.session_revoke(actor=user, session_id=session_id, origin=origin_of(request), event="LOGOUT")
     django_logout(request)
     return redirect("/login")
 
@@ -144,12 +135,12 @@ def register_page(request: HttpRequest) -> HttpResponse:
         return _page(request, "register.html")
     context = {"email": request.POST.get("email", ""), "name": request.POST.get("name", "")}
     try:
-        services.user_register(
+        registration.user_register(
             email=request.POST.get("email", ""),
             password=request.POST.get("password", ""),
             name=request.POST.get("name", "")[:200],
             language=translation.get_language() or "de",
-            request=request,
+            origin=origin_of(request),
         )
     except ApiError as error:
         return _failure(request, "register.html", error, context)
@@ -174,7 +165,7 @@ def verify_email_page(request: HttpRequest) -> HttpResponse:
     return _token_page(
         request,
         "verify_email.html",
-        lambda token: start_browser_session(request, services.email_verify(token=token, request=request), "/account"),
+        lambda token: start_browser_session(request, registration.email_verify(token=token, origin=origin_of(request)), "/account"),
     )
 
 
@@ -182,7 +173,7 @@ def verify_email_page(request: HttpRequest) -> HttpResponse:
 def magic_link_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and "email" in request.POST:
         try:
-            services.magic_link_request(email=request.POST["email"], request=request)
+            magic_link.magic_link_request(email=request.POST["email"], origin=origin_of(request))
         except ApiError as error:
             return _failure(request, "magic_link.html", error)
         return _page(
@@ -193,7 +184,7 @@ def magic_link_page(request: HttpRequest) -> HttpResponse:
 
     def sign_in(token: str) -> HttpResponse:
         try:
-            result = services.magic_link_verify(token=token, device_token=_device_token(request), request=request)
+            result = magic_link.magic_link_verify(token=token, device_token=device_token_from(request), origin=origin_of(request))
         except ApiError as error:
             if error.code is ErrorCode.TWO_FACTOR_REQUIRED:
                 return _handoff_to_second_factor(request, error, "/account")
@@ -208,7 +199,7 @@ def forgot_password_page(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _page(request, "forgot_password.html")
     try:
-        services.password_reset_request(email=request.POST.get("email", ""), request=request)
+        passwords.password_reset_request(email=request.POST.get("email", ""), origin=origin_of(request))
     except ApiError as error:
         return _failure(request, "forgot_password.html", error)
     return _page(
@@ -221,7 +212,7 @@ def forgot_password_page(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def reset_password_page(request: HttpRequest) -> HttpResponse:
     def reset(token: str) -> HttpResponse:
-        services.password_reset_complete(token=token, new_password=request.POST.get("password", ""), request=request)
+        passwords.password_reset_complete(token=token, new_password=request.POST.get("password", ""), origin=origin_of(request))
         return _page(
             request,
             "message.html",
@@ -234,7 +225,7 @@ def reset_password_page(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def confirm_email_change_page(request: HttpRequest) -> HttpResponse:
     def confirm(token: str) -> HttpResponse:
-        services.email_change_confirm(token=token, request=request)
+        profile.email_change_confirm(token=token, origin=origin_of(request))
         return _page(
             request, "message.html", {"title": _("Email address changed"), "text": _("Your new address is confirmed."), "link": "/account"}
         )
@@ -244,12 +235,9 @@ def confirm_email_change_page(request: HttpRequest) -> HttpResponse:
 
 @login_required_page
 @require_http_methods(["GET", "POST"])
-def accept_invitation_page(request: HttpRequest) -> HttpResponse:
-    user = page_user(request)
-    assert user is not None  # noqa: S101 - login_required_page guarantees it
-
+def accept_invitation_page(request: HttpRequest, user: User) -> HttpResponse:
     def accept(token: str) -> HttpResponse:
-        space_services.invitation_accept(actor=user, token=token, request=request)
+        space_services.invitation_accept(actor=user, token=token, origin=origin_of(request))
         return redirect("/account")
 
     token = request.POST.get("token") or request.GET.get("id", "")
@@ -262,9 +250,7 @@ def accept_invitation_page(request: HttpRequest) -> HttpResponse:
 
 
 # --- the account page ------------------------------------------------------------------------------
-def _account_context(request: HttpRequest) -> dict[str, Any]:
-    user = page_user(request)
-    assert user is not None  # noqa: S101 - only called behind login_required_page
+def _account_context(request: HttpRequest, user: User) -> dict[str, Any]:
     return {
         "account": user,
         "passkeys": list(passkey_selectors.passkeys_of(actor=user)) if passkey_services.passkeys_enabled() else None,
@@ -275,17 +261,15 @@ def _account_context(request: HttpRequest) -> dict[str, Any]:
 
 
 @login_required_page
-def account_page(request: HttpRequest) -> HttpResponse:
-    return _page(request, "account.html", _account_context(request) | {"notice": request.session.pop("notice", None)})
+def account_page(request: HttpRequest, user: User) -> HttpResponse:
+    return _page(request, "account.html", _account_context(request, user) | {"notice": request.session.pop("notice", None)})
 
 
-def _account_action(request: HttpRequest, action: Any, notice: str) -> HttpResponse:
-    user = page_user(request)
-    assert user is not None  # noqa: S101
+def _account_action(request: HttpRequest, user: User, action: Callable[[], object], notice: str) -> HttpResponse:
     try:
-        result = action(user)
+        result = action()
     except ApiError as error:
-        return _page(request, "account.html", _account_context(request) | {"error": error_text(error), "fields": field_errors(error)})
+        return _page(request, "account.html", _account_context(request, user) | {"error": error_text(error), "fields": field_errors(error)})
     if isinstance(result, HttpResponse):
         return result
     request.session["notice"] = notice
@@ -294,18 +278,21 @@ def _account_action(request: HttpRequest, action: Any, notice: str) -> HttpRespo
 
 @login_required_page
 @require_POST
-def account_profile(request: HttpRequest) -> HttpResponse:
+def account_profile(request: HttpRequest, user: User) -> HttpResponse:
     name = request.POST.get("name", "")[:200]
-    return _account_action(request, lambda user: services.profile_update(actor=user, request=request, name=name), _("Profile saved."))
+    return _account_action(
+        request, user, lambda: profile.profile_update(actor=user, origin=origin_of(request), name=name), _("Profile saved.")
+    )
 
 
 @login_required_page
 @require_POST
-def account_email(request: HttpRequest) -> HttpResponse:
+def account_email(request: HttpRequest, user: User) -> HttpResponse:
     return _account_action(
         request,
-        lambda user: services.email_change_request(
-            actor=user, new_email=request.POST.get("new_email", ""), password=request.POST.get("password", ""), request=request
+        user,
+        lambda: profile.email_change_request(
+            actor=user, new_email=request.POST.get("new_email", ""), password=request.POST.get("password", ""), origin=origin_of(request)
         ),
         _("We have sent a confirmation link to the new address."),
     )
@@ -313,15 +300,16 @@ def account_email(request: HttpRequest) -> HttpResponse:
 
 @login_required_page
 @require_POST
-def account_password(request: HttpRequest) -> HttpResponse:
+def account_password(request: HttpRequest, user: User) -> HttpResponse:
     return _account_action(
         request,
-        lambda user: services.password_change(
+        user,
+        lambda: passwords.password_change(
             actor=user,
             current_password=request.POST.get("current_password", ""),
             new_password=request.POST.get("new_password", ""),
             session_id=request.session.get(SESSION_LINK),
-            request=request,
+            origin=origin_of(request),
         ),
         _("Password changed. Your other sessions were signed out."),
     )
@@ -329,60 +317,61 @@ def account_password(request: HttpRequest) -> HttpResponse:
 
 @login_required_page
 @require_POST
-def account_sessions_revoke_others(request: HttpRequest) -> HttpResponse:
+def account_sessions_revoke_others(request: HttpRequest, user: User) -> HttpResponse:
     return _account_action(
         request,
-        lambda user: services.sessions_revoke_others(actor=user, keep=request.session.get(SESSION_LINK), request=request),
+        user,
+        lambda: sessions.sessions_revoke_others(actor=user, keep=request.session.get(SESSION_LINK), origin=origin_of(request)),
         _("Your other sessions were signed out."),
     )
 
 
 @login_required_page
 @require_POST
-def account_two_factor_enable(request: HttpRequest) -> HttpResponse:
-    def enable(user: Any) -> HttpResponse:
-        enrollment = services.two_factor_enable(actor=user, password=request.POST.get("password", ""), request=request)
+def account_two_factor_enable(request: HttpRequest, user: User) -> HttpResponse:
+    def enable() -> HttpResponse:
+        enrollment = two_factor.two_factor_enable(actor=user, password=request.POST.get("password", ""), origin=origin_of(request))
         qr = segno.make(enrollment.totp_uri, error="m").svg_inline(scale=4, omitsize=False, svgclass="qr-code", lineclass=None)
         return _page(request, "two_factor_enroll.html", {"enrollment": enrollment, "qr_svg": qr})
 
-    return _account_action(request, enable, "")
+    return _account_action(request, user, enable, "")
 
 
 @login_required_page
 @require_POST
-def account_two_factor_confirm(request: HttpRequest) -> HttpResponse:
+def account_two_factor_confirm(request: HttpRequest, user: User) -> HttpResponse:
     return _account_action(
         request,
-        lambda user: services.two_factor_confirm(actor=user, code=request.POST.get("code", "").strip(), request=request),
+        user,
+        lambda: two_factor.two_factor_confirm(actor=user, code=request.POST.get("code", "").strip(), origin=origin_of(request)),
         _("Two-factor sign-in is on."),
     )
 
 
 @login_required_page
 @require_POST
-def account_two_factor_disable(request: HttpRequest) -> HttpResponse:
+def account_two_factor_disable(request: HttpRequest, user: User) -> HttpResponse:
     return _account_action(
         request,
-        lambda user: services.two_factor_disable(actor=user, password=request.POST.get("password", ""), request=request),
+        user,
+        lambda: two_factor.two_factor_disable(actor=user, password=request.POST.get("password", ""), origin=origin_of(request)),
         _("Two-factor sign-in is off."),
     )
 
 
 @login_required_page
 @require_POST
-def account_backup_codes(request: HttpRequest) -> HttpResponse:
-    def regenerate(user: Any) -> HttpResponse:
-        codes = services.backup_codes_regenerate(actor=user, password=request.POST.get("password", ""), request=request)
+def account_backup_codes(request: HttpRequest, user: User) -> HttpResponse:
+    def regenerate() -> HttpResponse:
+        codes = two_factor.backup_codes_regenerate(actor=user, password=request.POST.get("password", ""), origin=origin_of(request))
         return _page(request, "backup_codes.html", {"codes": codes})
 
-    return _account_action(request, regenerate, "")
+    return _account_action(request, user, regenerate, "")
 
 
 @login_required_page
 @require_POST
-def account_passkey_options(request: HttpRequest) -> HttpResponse:
-    user = page_user(request)
-    assert user is not None  # noqa: S101
+def account_passkey_options(request: HttpRequest, user: User) -> HttpResponse:
     try:
         return JsonResponse(passkey_services.registration_options(actor=user))
     except ApiError as error:
@@ -391,13 +380,11 @@ def account_passkey_options(request: HttpRequest) -> HttpResponse:
 
 @login_required_page
 @require_POST
-def account_passkey_verify(request: HttpRequest) -> HttpResponse:
-    user = page_user(request)
-    assert user is not None  # noqa: S101
+def account_passkey_verify(request: HttpRequest, user: User) -> HttpResponse:
     try:
         body = strict_json(request.body)
         name = str(body.get("name") or "")[:64] or None
-        passkey = passkey_services.passkey_register(actor=user, response=body.get("response"), name=name, request=request)
+        passkey = passkey_services.passkey_register(actor=user, response=body.get("response"), name=name, origin=origin_of(request))
     except (ApiError, ValueError) as exc:
         return error_response(exc if isinstance(exc, ApiError) else ApiError(ErrorCode.VALIDATION))
     return JsonResponse({"id": passkey.id}, status=201)
@@ -405,20 +392,23 @@ def account_passkey_verify(request: HttpRequest) -> HttpResponse:
 
 @login_required_page
 @require_POST
-def account_passkey_rename(request: HttpRequest, passkey_id: str) -> HttpResponse:
+def account_passkey_rename(request: HttpRequest, user: User, passkey_id: str) -> HttpResponse:
     name = request.POST.get("name", "").strip()[:64]
 
-    def rename(user: Any) -> None:
+    def rename() -> None:
         if not name:
             raise ApiError(ErrorCode.VALIDATION, fields={"name": [_("Please enter a name.")]})
-        passkey_services.passkey_rename(actor=user, passkey_id=passkey_id, name=name, request=request)
+        passkey_services.passkey_rename(actor=user, passkey_id=passkey_id, name=name, origin=origin_of(request))
 
-    return _account_action(request, rename, _("Passkey renamed."))
+    return _account_action(request, user, rename, _("Passkey renamed."))
 
 
 @login_required_page
 @require_POST
-def account_passkey_delete(request: HttpRequest, passkey_id: str) -> HttpResponse:
+def account_passkey_delete(request: HttpRequest, user: User, passkey_id: str) -> HttpResponse:
     return _account_action(
-        request, lambda user: passkey_services.passkey_delete(actor=user, passkey_id=passkey_id, request=request), _("Passkey removed.")
+        request,
+        user,
+        lambda: passkey_services.passkey_delete(actor=user, passkey_id=passkey_id, origin=origin_of(request)),
+        _("Passkey removed."),
     )

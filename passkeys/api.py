@@ -4,9 +4,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api import ERRORS, PublicView, UserView, parsed, sign_in_response, success
+from accounts.api.common import sign_in_response
 from accounts.authentication import actor_of
 from accounts.serializers import SignInSerializer
+from core.api import ERRORS, PublicView, UserView, parsed, success
+from core.origin import origin_of
 from core.serializers import SuccessSerializer
 from passkeys import selectors, services
 from passkeys.serializers import (
@@ -42,7 +44,9 @@ class RegisterVerifyView(UserView):
     def post(self, request: Request) -> Response:
         data = parsed(RegisterVerifyInput, request)
         services.refuse_if_cancelled(data["cancelled"])
-        passkey = services.passkey_register(actor=actor_of(request), response=data["response"], name=data.get("name"), request=request)
+        passkey = services.passkey_register(
+            actor=actor_of(request), response=data["response"], name=data.get("name"), origin=origin_of(request)
+        )
         return Response({"passkey": PasskeySerializer(passkey).data}, status=201)
 
 
@@ -50,7 +54,7 @@ class AuthenticateOptionsView(PublicView):
     @extend_schema(request=AuthenticateOptionsInput, responses={200: OPTIONS_SCHEMA, **ERRORS}, tags=["passkeys"])
     def post(self, request: Request) -> Response:
         email = parsed(AuthenticateOptionsInput, request).get("email")
-        return Response(services.authentication_options(email=email, request=request), headers={"Cache-Control": "no-store"})
+        return Response(services.authentication_options(email=email, origin=origin_of(request)), headers={"Cache-Control": "no-store"})
 
 
 class AuthenticateVerifyView(PublicView):
@@ -58,7 +62,7 @@ class AuthenticateVerifyView(PublicView):
     def post(self, request: Request) -> Response:
         data = parsed(CeremonyInput, request)
         services.refuse_if_cancelled(data["cancelled"])
-        return sign_in_response(services.passkey_sign_in(response=data["response"], request=request))
+        return sign_in_response(services.passkey_sign_in(response=data["response"], origin=origin_of(request)))
 
 
 class PasskeyListView(UserView):
@@ -72,10 +76,10 @@ class PasskeyView(UserView):
     @extend_schema(request=RenameInput, responses={200: PasskeyEnvelopeSerializer, **ERRORS}, tags=["passkeys"])
     def patch(self, request: Request, passkey_id: str) -> Response:
         name = parsed(RenameInput, request)["name"]
-        passkey = services.passkey_rename(actor=actor_of(request), passkey_id=passkey_id, name=name, request=request)
+        passkey = services.passkey_rename(actor=actor_of(request), passkey_id=passkey_id, name=name, origin=origin_of(request))
         return Response({"passkey": PasskeySerializer(passkey).data})
 
     @extend_schema(responses={200: SuccessSerializer, **ERRORS}, tags=["passkeys"])
     def delete(self, request: Request, passkey_id: str) -> Response:
-        services.passkey_delete(actor=actor_of(request), passkey_id=passkey_id, request=request)
+        services.passkey_delete(actor=actor_of(request), passkey_id=passkey_id, origin=origin_of(request))
         return success()

@@ -5,4 +5,4 @@ class PasskeysConfig(AppConfig):
     name = "passkeys"
 
     def ready(self) -> None:
-        from passkeys import exports  # noqa: F401 - registers this app's part of the personal-data export
+        from passkeys import personal_data  # noqa: F401 - registers this app's personal-data hooks

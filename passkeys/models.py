@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from accounts.models import new_id
+from core.ids import new_id
 
 
 class Passkey(models.Model):

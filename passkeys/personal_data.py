@@ -1,7 +1,7 @@
 from typing import Any
 
 from accounts.models import User
-from core.exports import exporter
+from core.personal_data import exporter, summary
 from passkeys.models import Passkey
 
 
@@ -13,3 +13,8 @@ def passkeys(user: User) -> list[Any]:
         .order_by("created_at")
         .values("id", "name", "created_at", "last_used_at", "device_type", "backed_up", "transports", "aaguid")
     )
+
+
+@summary
+def counts(user: User) -> dict[str, Any]:
+    return {"passkeys": Passkey.objects.filter(user=user).count()}

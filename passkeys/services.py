@@ -12,15 +12,14 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.services import SignIn, sign_in_complete
+from accounts.services.tokens import SignIn, sign_in_complete
 from core import clock, ratelimit
 from core.errors import ApiError, ErrorCode
+from core.origin import Origin
 from core.ratelimit import Limit
-from core.requests import client_ip
 from core.services import security_event_record
 from core.text import normalise_email
 from passkeys import webauthn
@@ -100,7 +99,7 @@ def _default_name(aaguid: str) -> str:
     return KNOWN_AUTHENTICATORS.get(aaguid, "Passkey")
 
 
-def passkey_register(*, actor: User, response: Any, name: str | None, request: HttpRequest) -> Passkey:
+def passkey_register(*, actor: User, response: Any, name: str | None, origin: Origin) -> Passkey:
     require_enabled()
     parsed = _parsed(webauthn.parse_registration, response)
     challenge = _parsed(webauthn.client_data, parsed)["challenge"]
@@ -125,20 +124,20 @@ def passkey_register(*, actor: User, response: Any, name: str | None, request: H
                 backed_up=credential.backed_up,
                 name=name or _default_name(credential.aaguid),
             )
-            security_event_record(type="PASSKEY_REGISTERED", user_id=actor.id, request=request, metadata={"passkeyId": passkey.id})
+            security_event_record(type="PASSKEY_REGISTERED", user_id=actor.id, origin=origin, metadata={"passkeyId": passkey.id})
     except IntegrityError as exc:
         raise ApiError(ErrorCode.PASSKEY_VERIFICATION_FAILED, "This passkey is already registered.") from exc
     return passkey
 
 
 # --- sign-in ----------------------------------------------------------------------------------
-def authentication_options(*, email: str | None, request: HttpRequest) -> dict[str, Any]:
+def authentication_options(*, email: str | None, origin: Origin) -> dict[str, Any]:
     require_enabled()
-    ratelimit.enforce(OPTIONS_LIMIT, client_ip(request) or "unknown")
+    ratelimit.enforce(OPTIONS_LIMIT, origin.ip_key)
     allow: list[tuple[str, list[str]]] = []
     address = normalise_email(email) if email else None
     if address:
-        # An unknown address gets the same answer as a discoverable request: nothing to enumerate.
+        # An unknown address gets the same answer as a discoverable origin: nothing to enumerate.
         allow = list(Passkey.objects.filter(user__email=address, user__is_active=True).values_list("credential_id", "transports"))
     options = webauthn.authentication_options(allow=allow)
     # Options asked for one address only sign in that address, whichever credential answers.
@@ -162,8 +161,8 @@ def _refuse_if_blocked(credential_id: str) -> None:
         raise ApiError(ErrorCode.RATE_LIMITED, retry_after=max(1, int(blocked_until - now + 0.999)))
 
 
-def _count_failure(credential_id: str, user_id: str | None, request: HttpRequest, reason: str) -> ApiError:
-    security_event_record(type="PASSKEY_LOGIN_FAILURE", user_id=user_id, request=request, metadata={"reason": reason})
+def _count_failure(credential_id: str, user_id: str | None, origin: Origin, reason: str) -> ApiError:
+    security_event_record(type="PASSKEY_LOGIN_FAILURE", user_id=user_id, origin=origin, metadata={"reason": reason})
     decision = ratelimit.hit(FAILURE_LIMIT, credential_id, now=clock.timestamp())
     if decision.count >= FAILURE_LIMIT.limit:
         # The next attempt on this credential, valid or not, waits out the block.
@@ -181,52 +180,52 @@ class _Verified:
     backed_up: bool
 
 
-def _verify(parsed: dict[str, Any], request: HttpRequest) -> _Verified | ApiError:
+def _verify(parsed: dict[str, Any], origin: Origin) -> _Verified | ApiError:
     credential_id = parsed["id"]
     challenge = _parsed(webauthn.client_data, parsed)["challenge"]
     stored = _challenge_take(challenge, purpose="authenticate")
     if stored is None:
-        return _count_failure(credential_id, None, request, "challenge")
+        return _count_failure(credential_id, None, origin, "challenge")
     passkey = Passkey.objects.select_related("user").filter(credential_id=credential_id, user__is_active=True).first()
     if passkey is None:
-        return _count_failure(credential_id, None, request, "unknown_credential")
+        return _count_failure(credential_id, None, origin, "unknown_credential")
     if stored.get("email") and stored["email"] != passkey.user.email:
-        return _count_failure(credential_id, passkey.user_id, request, "other_user")
+        return _count_failure(credential_id, passkey.user_id, origin, "other_user")
     handle = webauthn.user_handle(parsed)
     if handle is not None and handle != passkey.user_id:
-        return _count_failure(credential_id, passkey.user_id, request, "user_handle")
+        return _count_failure(credential_id, passkey.user_id, origin, "user_handle")
     asserted = webauthn.asserted_sign_count(parsed)
     if passkey.sign_count > 0 and asserted <= passkey.sign_count:
         # A counting authenticator went backwards: a cloned key is the likely reason.
         security_event_record(
             type="PASSKEY_CLONE_SUSPECTED",
             user_id=passkey.user_id,
-            request=request,
+            origin=origin,
             metadata={"passkeyId": passkey.id, "stored": passkey.sign_count, "asserted": asserted},
         )
-        return _count_failure(credential_id, passkey.user_id, request, "sign_count")
+        return _count_failure(credential_id, passkey.user_id, origin, "sign_count")
     try:
         assertion = webauthn.verify_assertion(
             response=parsed, challenge=challenge, public_key=bytes(passkey.public_key), sign_count=passkey.sign_count
         )
     except webauthn.VerificationFailedError as exc:
         logger.info("passkey assertion refused: %s", exc)
-        return _count_failure(credential_id, passkey.user_id, request, "signature")
+        return _count_failure(credential_id, passkey.user_id, origin, "signature")
     return _Verified(passkey=passkey, new_sign_count=assertion.new_sign_count, backed_up=assertion.backed_up)
 
 
-def passkey_sign_in(*, response: Any, request: HttpRequest) -> SignIn:
+def passkey_sign_in(*, response: Any, origin: Origin) -> SignIn:
     require_enabled()
     parsed = _parsed(webauthn.parse_assertion, response)
     _refuse_if_blocked(parsed["id"])
-    outcome = _verify(parsed, request)
+    outcome = _verify(parsed, origin)
     if isinstance(outcome, ApiError):
         raise outcome
     with transaction.atomic():
         Passkey.objects.filter(pk=outcome.passkey.pk).update(
             sign_count=outcome.new_sign_count, backed_up=outcome.backed_up, last_used_at=timezone.now()
         )
-        sign_in = sign_in_complete(user=outcome.passkey.user, request=request, method="passkey")
+        sign_in = sign_in_complete(user=outcome.passkey.user, origin=origin, method="passkey")
     ratelimit.reset(FAILURE_LIMIT, parsed["id"], now=clock.timestamp())
     return sign_in
 
@@ -246,16 +245,16 @@ def _owned(actor: User, passkey_id: str) -> Passkey:
     return passkey
 
 
-def passkey_rename(*, actor: User, passkey_id: str, name: str, request: HttpRequest) -> Passkey:
+def passkey_rename(*, actor: User, passkey_id: str, name: str, origin: Origin) -> Passkey:
     require_enabled()
     passkey = _owned(actor, passkey_id)
     passkey.name = name
     passkey.save(update_fields=["name"])
-    security_event_record(type="PASSKEY_RENAMED", user_id=actor.id, request=request, metadata={"passkeyId": passkey.id})
+    security_event_record(type="PASSKEY_RENAMED", user_id=actor.id, origin=origin, metadata={"passkeyId": passkey.id})
     return passkey
 
 
-def passkey_delete(*, actor: User, passkey_id: str, request: HttpRequest) -> None:
+def passkey_delete(*, actor: User, passkey_id: str, origin: Origin) -> None:
     require_enabled()
     _owned(actor, passkey_id).delete()
-    security_event_record(type="PASSKEY_DELETED", user_id=actor.id, request=request, metadata={"passkeyId": passkey_id})
+    security_event_record(type="PASSKEY_DELETED", user_id=actor.id, origin=origin, metadata={"passkeyId": passkey_id})

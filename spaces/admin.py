@@ -3,6 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from core.admin import ReadOnlyAdmin, ReadOnlyInline
+from core.origin import origin_of
 from spaces.models import ApiKey, Invitation, Membership, Space
 from spaces.services import api_key_revoke
 
@@ -64,5 +65,5 @@ class ApiKeyAdmin(ReadOnlyAdmin):
     @admin.action(description="Revoke")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for key in queryset.select_related("user"):
-            api_key_revoke(actor=key.user, key_id=key.id, request=request)
+            api_key_revoke(actor=key.user, key_id=key.id, origin=origin_of(request))
         self.message_user(request, f"Revoked: {queryset.count()}", messages.SUCCESS)

@@ -2,9 +2,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api import ERRORS, UserView, parsed, success
 from accounts.authentication import actor_of
-from core.api import ServiceView
+from core.api import ERRORS, ServiceView, UserView, parsed, success
+from core.origin import origin_of
 from core.serializers import SuccessSerializer
 from spaces import selectors, services
 from spaces.modules import module_allowed
@@ -55,7 +55,7 @@ class SpaceListView(UserView):
             space_type=data["type"],
             slug=data.get("slug"),
             metadata=data.get("metadata"),
-            request=request,
+            origin=origin_of(request),
         )
         return Response({"space": SpaceSerializer(membership).data}, status=201)
 
@@ -68,13 +68,13 @@ class SpaceView(UserView):
     @extend_schema(request=SpaceUpdateInput, responses={200: SpaceEnvelopeSerializer, **ERRORS}, tags=["spaces"])
     def patch(self, request: Request, space_id: str) -> Response:
         membership = services.space_update(
-            actor=actor_of(request), space_id=space_id, changes=parsed(SpaceUpdateInput, request), request=request
+            actor=actor_of(request), space_id=space_id, changes=parsed(SpaceUpdateInput, request), origin=origin_of(request)
         )
         return Response({"space": SpaceSerializer(membership).data})
 
     @extend_schema(responses={200: SuccessSerializer, **ERRORS}, tags=["spaces"])
     def delete(self, request: Request, space_id: str) -> Response:
-        services.space_delete(actor=actor_of(request), space_id=space_id, request=request)
+        services.space_delete(actor=actor_of(request), space_id=space_id, origin=origin_of(request))
         return success()
 
 
@@ -89,12 +89,14 @@ class MemberView(UserView):
     @extend_schema(request=RoleInput, responses={200: MemberEnvelopeSerializer, **ERRORS}, tags=["spaces"])
     def patch(self, request: Request, space_id: str, member_id: int) -> Response:
         role = parsed(RoleInput, request)["role"]
-        member = services.member_role_change(actor=actor_of(request), space_id=space_id, member_id=member_id, role=role, request=request)
+        member = services.member_role_change(
+            actor=actor_of(request), space_id=space_id, member_id=member_id, role=role, origin=origin_of(request)
+        )
         return Response({"member": MemberSerializer(member).data})
 
     @extend_schema(responses={200: SuccessSerializer, **ERRORS}, tags=["spaces"])
     def delete(self, request: Request, space_id: str, member_id: int) -> Response:
-        services.member_remove(actor=actor_of(request), space_id=space_id, member_id=member_id, request=request)
+        services.member_remove(actor=actor_of(request), space_id=space_id, member_id=member_id, origin=origin_of(request))
         return success()
 
 
@@ -103,7 +105,7 @@ class InvitationCreateView(UserView):
     def post(self, request: Request, space_id: str) -> Response:
         data = parsed(InvitationInput, request)
         invitation = services.invitation_create(
-            actor=actor_of(request), space_id=space_id, email=data["email"], role=data["role"], request=request
+            actor=actor_of(request), space_id=space_id, email=data["email"], role=data["role"], origin=origin_of(request)
         )
         return Response({"invitation": InvitationSerializer(invitation).data}, status=201)
 
@@ -111,7 +113,7 @@ class InvitationCreateView(UserView):
 class InvitationAcceptView(UserView):
     @extend_schema(request=None, responses={200: SpaceEnvelopeSerializer, **ERRORS}, tags=["spaces"])
     def post(self, request: Request, token: str) -> Response:
-        membership = services.invitation_accept(actor=actor_of(request), token=token, request=request)
+        membership = services.invitation_accept(actor=actor_of(request), token=token, origin=origin_of(request))
         return Response({"space": SpaceSerializer(membership).data})
 
 
@@ -144,7 +146,7 @@ class ApiKeyListView(UserView):
     def post(self, request: Request) -> Response:
         data = parsed(ApiKeyCreateInput, request)
         key, secret = services.api_key_create(
-            actor=actor_of(request), name=data["name"], scopes=data.get("scopes"), space_id=data.get("spaceId"), request=request
+            actor=actor_of(request), name=data["name"], scopes=data.get("scopes"), space_id=data.get("spaceId"), origin=origin_of(request)
         )
         return Response({"apiKey": ApiKeySerializer(key).data, "key": secret}, status=201, headers={"Cache-Control": "no-store"})
 
@@ -152,7 +154,7 @@ class ApiKeyListView(UserView):
 class ApiKeyView(UserView):
     @extend_schema(responses={200: SuccessSerializer, **ERRORS}, tags=["api-keys"])
     def delete(self, request: Request, key_id: str) -> Response:
-        services.api_key_revoke(actor=actor_of(request), key_id=key_id, request=request)
+        services.api_key_revoke(actor=actor_of(request), key_id=key_id, origin=origin_of(request))
         return success()
 
 

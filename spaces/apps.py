@@ -5,4 +5,4 @@ class SpacesConfig(AppConfig):
     name = "spaces"
 
     def ready(self) -> None:
-        from spaces import exports  # noqa: F401 - registers this app's part of the personal-data export
+        from spaces import personal_data  # noqa: F401 - registers this app's personal-data hooks

@@ -3,7 +3,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import new_id
+from core.ids import new_id
+from core.models import RevocableQuerySet
 from spaces.modules import SPACE_TYPES
 
 
@@ -111,6 +112,8 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RevocableQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["user", "-created_at"], name="spaces_apikey_user")]

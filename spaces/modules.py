@@ -1,149 +1,21 @@
-"""Which modules each space type may use: mirrors the platform's space-modules.json (a test keeps
-the two equal). `personal` allows every module."""
+"""Which modules each space type may use. The data is the project's own `modules.json` (the
+platform's definition, kept here so the service and its tests stand alone); `personal` allows
+every module."""
+
+import json
+from pathlib import Path
 
 ALL_MODULES = "*"
+DEFINITION = Path(__file__).with_name("modules.json")
 
-SPACE_TYPES: tuple[str, ...] = (
-    "personal",
-    "brand",
-    "club",
-    "family",
-    "team",
-    "practice",
-)
 
-ALLOWLIST: dict[str, str | tuple[str, ...]] = {
-    "personal": ALL_MODULES,
-    "brand": (
-        "mana",
-        "social-relay",
-        "mail",
-        "contacts",
-        "calendar",
-        "storage",
-        "uload",
-        "landing",
-        "website",
-        "presi",
-        "cards",
-        "picture",
-        "quotes",
-        "news",
-        "news-research",
-        "research-lab",
-        "ai-agents",
-        "companion",
-        "times",
-        "notes",
-        "photos",
-        "invoices",
-        "activity",
-        "goals",
-        "wardrobe",
-        "comic",
-    ),
-    "club": (
-        "mana",
-        "contacts",
-        "calendar",
-        "events",
-        "mail",
-        "storage",
-        "uload",
-        "news",
-        "research-lab",
-        "club-members",
-        "club-finance",
-        "invoices",
-        "finance",
-        "landing",
-        "website",
-        "presi",
-        "cards",
-        "quotes",
-        "companion",
-        "times",
-        "notes",
-        "photos",
-        "activity",
-        "goals",
-        "wardrobe",
-        "comic",
-    ),
-    "family": (
-        "mana",
-        "contacts",
-        "calendar",
-        "events",
-        "mail",
-        "storage",
-        "uload",
-        "website",
-        "recipes",
-        "food",
-        "places",
-        "presi",
-        "cards",
-        "photos",
-        "notes",
-        "companion",
-        "goals",
-        "activity",
-        "wetter",
-        "wisekeep",
-        "firsts",
-        "wardrobe",
-        "comic",
-    ),
-    "team": (
-        "mana",
-        "contacts",
-        "calendar",
-        "events",
-        "storage",
-        "mail",
-        "uload",
-        "website",
-        "news",
-        "news-research",
-        "research-lab",
-        "presi",
-        "cards",
-        "picture",
-        "notes",
-        "quotes",
-        "invoices",
-        "companion",
-        "ai-agents",
-        "times",
-        "activity",
-        "goals",
-        "wardrobe",
-        "comic",
-    ),
-    "practice": (
-        "mana",
-        "contacts",
-        "calendar",
-        "storage",
-        "mail",
-        "uload",
-        "website",
-        "invoices",
-        "finance",
-        "times",
-        "notes",
-        "presi",
-        "cards",
-        "quotes",
-        "companion",
-        "research-lab",
-        "activity",
-        "goals",
-        "wardrobe",
-        "comic",
-    ),
-}
+def _load() -> tuple[tuple[str, ...], dict[str, str | tuple[str, ...]]]:
+    document = json.loads(DEFINITION.read_text(encoding="utf-8"))
+    allowlist = {name: allowed if allowed == ALL_MODULES else tuple(allowed) for name, allowed in document["allowlist"].items()}
+    return tuple(document["types"]), allowlist
+
+
+SPACE_TYPES, ALLOWLIST = _load()
 
 
 def module_allowed(space_type: str, module: str) -> bool:

@@ -3,8 +3,9 @@ from typing import Any
 from django.db.models import Q
 
 from accounts.models import User
-from core.exports import exporter
+from core.personal_data import eraser, erasure_blocker, exporter, on_user_created, summary
 from spaces.models import ApiKey, Invitation, Membership, Space
+from spaces.services import personal_space_create, spaces_blocking_deletion, spaces_release
 
 
 @exporter("spaces", Space, Membership)
@@ -40,3 +41,28 @@ def api_keys(user: User) -> list[Any]:
         .order_by("created_at")
         .values("name", "prefix", "scopes", "space_id", "created_at", "last_used_at", "revoked_at")
     )
+
+
+@summary
+def counts(user: User) -> dict[str, Any]:
+    return {"spaces": Membership.objects.filter(user=user).count(), "apiKeys": ApiKey.objects.active().filter(user=user).count()}
+
+
+@on_user_created
+def personal_space(user: User) -> None:
+    personal_space_create(user=user)
+
+
+@erasure_blocker
+def last_owner(user: User) -> str | None:
+    blocking = spaces_blocking_deletion(user=user)
+    if not blocking:
+        return None
+    names = ", ".join(space.name for space in blocking)
+    return f"The last owner of spaces with other members must hand them over first: {names}."
+
+
+@eraser
+def memberships_and_invitations(user: User) -> None:
+    spaces_release(user=user)
+    Invitation.objects.filter(email=user.email).delete()

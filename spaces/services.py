@@ -10,17 +10,17 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
-from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.mail import mail_enqueue
 from accounts.models import Tier, User
 from core import ratelimit
 from core.errors import ApiError, ErrorCode
+from core.origin import Origin
 from core.ratelimit import Limit
 from core.secrets import new_token, token_hash
 from core.services import security_event_record
 from core.text import normalise_email
+from mail.services import mail_enqueue
 from spaces.models import ApiKey, Invitation, MemberRole, Membership, Space, SpaceType
 
 RESERVED_SLUGS = frozenset(
@@ -129,7 +129,7 @@ def _owner_count(space: Space) -> int:
 
 
 # --- spaces -------------------------------------------------------------------------------------
-def space_create(*, actor: User, name: str, space_type: str, slug: str | None, metadata: Any, request: HttpRequest | None) -> Membership:
+def space_create(*, actor: User, name: str, space_type: str, slug: str | None, metadata: Any, origin: Origin) -> Membership:
     if space_type == SpaceType.PERSONAL:
         raise ApiError(ErrorCode.VALIDATION, fields={"type": ["A personal space is created with the account."]})
     checked = _validated_metadata(metadata, space_type)
@@ -143,11 +143,11 @@ def space_create(*, actor: User, name: str, space_type: str, slug: str | None, m
         else:
             _insert_with_free_slug(space, slug_base(name))
         membership = Membership.objects.create(space=space, user=actor, role=MemberRole.OWNER)
-        security_event_record(type="SPACE_CREATED", user_id=actor.id, request=request, metadata={"spaceId": space.id, "type": space_type})
+        security_event_record(type="SPACE_CREATED", user_id=actor.id, origin=origin, metadata={"spaceId": space.id, "type": space_type})
     return membership
 
 
-def space_update(*, actor: User, space_id: str, changes: dict[str, Any], request: HttpRequest | None) -> Membership:
+def space_update(*, actor: User, space_id: str, changes: dict[str, Any], origin: Origin) -> Membership:
     with transaction.atomic():
         membership = membership_of(actor, space_id)
         _require_role(membership, MemberRole.OWNER, MemberRole.ADMIN)
@@ -166,18 +166,18 @@ def space_update(*, actor: User, space_id: str, changes: dict[str, Any], request
     return membership
 
 
-def space_delete(*, actor: User, space_id: str, request: HttpRequest | None) -> None:
+def space_delete(*, actor: User, space_id: str, origin: Origin) -> None:
     with transaction.atomic():
         membership = membership_of(actor, space_id)
         if membership.space.type == SpaceType.PERSONAL:
             raise ApiError(ErrorCode.SPACE_PERSONAL_UNDELETABLE)
         _require_role(membership, MemberRole.OWNER)
         membership.space.delete()
-        security_event_record(type="SPACE_DELETED", user_id=actor.id, request=request, metadata={"spaceId": space_id})
+        security_event_record(type="SPACE_DELETED", user_id=actor.id, origin=origin, metadata={"spaceId": space_id})
 
 
 # --- members --------------------------------------------------------------------------------------
-def member_role_change(*, actor: User, space_id: str, member_id: int, role: str, request: HttpRequest | None) -> Membership:
+def member_role_change(*, actor: User, space_id: str, member_id: int, role: str, origin: Origin) -> Membership:
     with transaction.atomic():
         mine = membership_of(actor, space_id)
         _require_role(mine, MemberRole.OWNER)
@@ -191,13 +191,13 @@ def member_role_change(*, actor: User, space_id: str, member_id: int, role: str,
         security_event_record(
             type="ROLE_CHANGED",
             user_id=actor.id,
-            request=request,
+            origin=origin,
             metadata={"spaceId": space_id, "memberUserId": target.user_id, "role": role},
         )
     return target
 
 
-def member_remove(*, actor: User, space_id: str, member_id: int, request: HttpRequest | None) -> None:
+def member_remove(*, actor: User, space_id: str, member_id: int, origin: Origin) -> None:
     with transaction.atomic():
         mine = membership_of(actor, space_id)
         target = Membership.objects.select_for_update().filter(pk=member_id, space_id=space_id).first()
@@ -215,12 +215,12 @@ def member_remove(*, actor: User, space_id: str, member_id: int, request: HttpRe
             raise ApiError(ErrorCode.FORBIDDEN, "The last owner cannot leave.")
         target.delete()
         security_event_record(
-            type="MEMBER_REMOVED", user_id=actor.id, request=request, metadata={"spaceId": space_id, "memberUserId": target.user_id}
+            type="MEMBER_REMOVED", user_id=actor.id, origin=origin, metadata={"spaceId": space_id, "memberUserId": target.user_id}
         )
 
 
 # --- invitations ----------------------------------------------------------------------------------
-def invitation_create(*, actor: User, space_id: str, email: str, role: str, request: HttpRequest | None) -> Invitation:
+def invitation_create(*, actor: User, space_id: str, email: str, role: str, origin: Origin) -> Invitation:
     with transaction.atomic():
         mine = membership_of(actor, space_id)
         _require_role(mine, MemberRole.OWNER, MemberRole.ADMIN)
@@ -252,13 +252,13 @@ def invitation_create(*, actor: User, space_id: str, email: str, role: str, requ
         security_event_record(
             type="MEMBER_INVITED",
             user_id=actor.id,
-            request=request,
+            origin=origin,
             metadata={"spaceId": space_id, "invitationId": invitation.id, "role": role},
         )
     return invitation
 
 
-def invitation_accept(*, actor: User, token: str, request: HttpRequest | None) -> Membership:
+def invitation_accept(*, actor: User, token: str, origin: Origin) -> Membership:
     """The invitee, signed in with the verified address it was sent to, joins. Twice is a no-op."""
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update().select_related("space").filter(token_hash=token_hash(token)).first()
@@ -279,7 +279,7 @@ def invitation_accept(*, actor: User, token: str, request: HttpRequest | None) -
         invitation.accepted_at = timezone.now()
         invitation.accepted_by = actor
         invitation.save(update_fields=["status", "accepted_at", "accepted_by"])
-        security_event_record(type="MEMBER_JOINED", user_id=actor.id, request=request, metadata={"spaceId": invitation.space_id})
+        security_event_record(type="MEMBER_JOINED", user_id=actor.id, origin=origin, metadata={"spaceId": invitation.space_id})
     return membership
 
 
@@ -304,9 +304,7 @@ def spaces_release(*, user: User) -> None:
 API_KEY_PREFIX = "sk_live_"
 
 
-def api_key_create(
-    *, actor: User, name: str, scopes: list[str] | None, space_id: str | None, request: HttpRequest | None
-) -> tuple[ApiKey, str]:
+def api_key_create(*, actor: User, name: str, scopes: list[str] | None, space_id: str | None, origin: Origin) -> tuple[ApiKey, str]:
     space = membership_of(actor, space_id).space if space_id else None
     secret = secrets.token_hex(32)
     with transaction.atomic():
@@ -318,19 +316,17 @@ def api_key_create(
             key_hash=token_hash(API_KEY_PREFIX + secret),
             scopes=list(scopes) if scopes is not None else list(API_KEY_DEFAULT_SCOPES),
         )
-        security_event_record(type="API_KEY_CREATED", user_id=actor.id, request=request, metadata={"apiKeyId": key.id})
+        security_event_record(type="API_KEY_CREATED", user_id=actor.id, origin=origin, metadata={"apiKeyId": key.id})
     return key, API_KEY_PREFIX + secret
 
 
-def api_key_revoke(*, actor: User, key_id: str, request: HttpRequest | None) -> None:
+def api_key_revoke(*, actor: User, key_id: str, origin: Origin) -> None:
     with transaction.atomic():
-        key = ApiKey.objects.select_for_update().filter(pk=key_id, user=actor).first()
+        key, revoked = ApiKey.objects.lock_and_revoke(pk=key_id, user=actor)
         if key is None:
             raise ApiError(ErrorCode.NOT_FOUND)
-        if key.revoked_at is None:
-            key.revoked_at = timezone.now()
-            key.save(update_fields=["revoked_at"])
-            security_event_record(type="API_KEY_REVOKED", user_id=actor.id, request=request, metadata={"apiKeyId": key.id})
+        if revoked:
+            security_event_record(type="API_KEY_REVOKED", user_id=actor.id, origin=origin, metadata={"apiKeyId": key.id})
 
 
 def api_key_validate(*, presented: str, scope: str | None) -> dict[str, Any]:

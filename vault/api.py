@@ -2,8 +2,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api import ERRORS, UserView, parsed
 from accounts.authentication import actor_of
+from core.api import ERRORS, UserView, parsed
+from core.origin import origin_of
 from vault import services
 from vault.serializers import (
     KeySerializer,
@@ -31,31 +32,33 @@ class StatusView(UserView):
 class InitView(UserView):
     @extend_schema(request=None, responses={200: KeySerializer, **ERRORS}, tags=["vault"])
     def post(self, request: Request) -> Response:
-        return key_response(services.vault_init(actor=actor_of(request), request=request))
+        return key_response(services.vault_init(actor=actor_of(request), origin=origin_of(request)))
 
 
 class KeyView(UserView):
     @extend_schema(responses={200: KeySerializer, **ERRORS}, tags=["vault"])
     def get(self, request: Request) -> Response:
-        return key_response(services.vault_key_fetch(actor=actor_of(request), request=request))
+        return key_response(services.vault_key_fetch(actor=actor_of(request), origin=origin_of(request)))
 
 
 class RotateView(UserView):
     @extend_schema(request=None, responses={200: KeySerializer, **ERRORS}, tags=["vault"])
     def post(self, request: Request) -> Response:
-        return key_response(services.vault_rotate(actor=actor_of(request), request=request))
+        return key_response(services.vault_rotate(actor=actor_of(request), origin=origin_of(request)))
 
 
 class RecoveryWrapView(UserView):
     @extend_schema(request=RecoveryWrapInput, responses={200: OkSerializer, **ERRORS}, tags=["vault"])
     def post(self, request: Request) -> Response:
         data = parsed(RecoveryWrapInput, request)
-        services.recovery_wrap_set(actor=actor_of(request), wrapped_mk=data["recoveryWrappedMk"], iv=data["recoveryIv"], request=request)
+        services.recovery_wrap_set(
+            actor=actor_of(request), wrapped_mk=data["recoveryWrappedMk"], iv=data["recoveryIv"], origin=origin_of(request)
+        )
         return Response({"ok": True})
 
     @extend_schema(responses={200: OkSerializer, **ERRORS}, tags=["vault"])
     def delete(self, request: Request) -> Response:
-        services.recovery_wrap_clear(actor=actor_of(request), request=request)
+        services.recovery_wrap_clear(actor=actor_of(request), origin=origin_of(request))
         return Response({"ok": True})
 
 
@@ -64,7 +67,7 @@ class ZeroKnowledgeView(UserView):
     def post(self, request: Request) -> Response:
         data = parsed(ZeroKnowledgeInput, request)
         if data["enable"]:
-            services.zero_knowledge_enable(actor=actor_of(request), request=request)
+            services.zero_knowledge_enable(actor=actor_of(request), origin=origin_of(request))
         else:
-            services.zero_knowledge_disable(actor=actor_of(request), master_key=data["masterKey"], request=request)
+            services.zero_knowledge_disable(actor=actor_of(request), master_key=data["masterKey"], origin=origin_of(request))
         return Response({"ok": True, "zeroKnowledge": data["enable"]})

@@ -5,4 +5,4 @@ class VaultConfig(AppConfig):
     name = "vault"
 
     def ready(self) -> None:
-        from vault import exports  # noqa: F401 - registers this app's part of the personal-data export
+        from vault import personal_data, services  # noqa: F401 - register the personal-data hooks and the vault rewrapper

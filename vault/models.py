@@ -5,7 +5,7 @@ from django.db.models.functions import Length
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
-from core.keyring import IV_BYTES
+from core.keyring import IV_BYTES, Wrapped
 from core.models import AppendOnlyModel
 
 
@@ -55,6 +55,12 @@ class Vault(models.Model):
 
     def __str__(self) -> str:
         return f"vault of {self.user_id}"
+
+    def server_wrap(self) -> Wrapped | None:
+        """The master key as the server KEK wraps it; None without a server wrap."""
+        if self.wrapped_mk is None or self.mk_iv is None or self.kek_id is None:
+            return None
+        return Wrapped(kek_id=self.kek_id, iv=bytes(self.mk_iv), ciphertext=bytes(self.wrapped_mk))
 
 
 class VaultAudit(AppendOnlyModel):

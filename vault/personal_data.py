@@ -1,7 +1,7 @@
 from typing import Any
 
 from accounts.models import User
-from core.exports import exporter
+from core.personal_data import exporter, summary
 from core.rls import acting_as
 from vault.models import Vault, VaultAudit
 from vault.selectors import vault_metadata
@@ -17,3 +17,15 @@ def vault(user: User) -> dict[str, Any]:
             .values("created_at", "action", "status", "ip_address", "user_agent", "context")
         )
     return {"metadata": vault_metadata(user_id=user.id), "audit": audit}
+
+
+@summary
+def state(user: User) -> dict[str, Any]:
+    metadata = vault_metadata(user_id=user.id)
+    return {
+        "vault": {
+            "exists": metadata is not None,
+            "zeroKnowledge": bool(metadata and metadata["zero_knowledge"]),
+            "recoverySet": bool(metadata and metadata["recovery_set_at"]),
+        }
+    }

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
 from core.errors import ApiError, ErrorCode, classify
-from core.keyring import Wrapped, get_keyring
-from core.requests import client_ip, user_agent
+from core.keyring import get_keyring
+from core.origin import Origin
+from core.rewrap import RewrapCount, rewrapper
 from core.rls import acting_as
 from vault import crypto
 from vault.models import Vault, VaultAudit
@@ -23,13 +23,13 @@ from vault.models import Vault, VaultAudit
 RECOVERY_CIPHERTEXT_BYTES = crypto.MASTER_KEY_BYTES + 16  # AES-GCM: key + tag
 
 
-def _audit_row(user_id: str, action: str, request: HttpRequest | None, status: int, context: dict[str, Any] | None) -> None:
+def _audit_row(user_id: str, action: str, origin: Origin, status: int, context: dict[str, Any] | None) -> None:
     """Inside a transaction already acting as the user."""
     VaultAudit.objects.create(
         user_id=user_id,
         action=action,
-        ip_address=client_ip(request) if request is not None else None,
-        user_agent=user_agent(request) if request is not None else "",
+        ip_address=origin.ip,
+        user_agent=origin.user_agent,
         context=context or {},
         status=status,
     )
@@ -37,7 +37,7 @@ def _audit_row(user_id: str, action: str, request: HttpRequest | None, status: i
 
 def audited[T](
     user_id: str,
-    request: HttpRequest | None,
+    origin: Origin,
     action: str,
     work: Callable[[], T],
     *,
@@ -49,12 +49,12 @@ def audited[T](
     try:
         with acting_as(user_id):
             result = work()
-            _audit_row(user_id, action, request, 200, context)
+            _audit_row(user_id, action, origin, 200, context)
             return result
     except Exception as exc:
         error = classify(exc)
         with acting_as(user_id):  # the failed transaction is gone; this one only holds the audit row
-            _audit_row(user_id, failure_action or action, request, error.status, (context or {}) | {"error": error.code.name})
+            _audit_row(user_id, failure_action or action, origin, error.status, (context or {}) | {"error": error.code.name})
         raise
 
 
@@ -79,9 +79,9 @@ def _answer(vault: Vault) -> KeyAnswer:
                 "formatVersion": vault.recovery_format_version or crypto.FORMAT_VERSION,
             }
         )
-    if vault.wrapped_mk is None or vault.mk_iv is None or vault.kek_id is None:
+    wrapped = vault.server_wrap()
+    if wrapped is None:
         raise ApiError(ErrorCode.SERVICE_UNAVAILABLE)  # the CHECK constraints make this unreachable
-    wrapped = Wrapped(kek_id=vault.kek_id, iv=bytes(vault.mk_iv), ciphertext=bytes(vault.wrapped_mk))
     master_key = crypto.unwrap_master_key(wrapped, user_id=vault.user_id, format_version=vault.format_version)
     return KeyAnswer({"masterKey": _b64(master_key), "formatVersion": vault.format_version, "kekId": vault.kek_id})
 
@@ -122,17 +122,17 @@ def vault_status(*, actor: User) -> dict[str, Any]:
         }
 
 
-def vault_key_fetch(*, actor: User, request: HttpRequest | None) -> KeyAnswer:
+def vault_key_fetch(*, actor: User, origin: Origin) -> KeyAnswer:
     def work() -> KeyAnswer:
         vault = Vault.objects.filter(user=actor).first()
         if vault is None:
             raise ApiError(ErrorCode.VAULT_NOT_INITIALISED)
         return _answer(vault)
 
-    return audited(actor.id, request, VaultAudit.Action.FETCH, work, failure_action=VaultAudit.Action.FAILED_FETCH)
+    return audited(actor.id, origin, VaultAudit.Action.FETCH, work, failure_action=VaultAudit.Action.FAILED_FETCH)
 
 
-def master_key_for_grant(*, actor: User, request: HttpRequest | None, context: dict[str, Any]) -> bytes:
+def master_key_for_grant(*, actor: User, origin: Origin, context: dict[str, Any]) -> bytes:
     """The raw master key for deriving a mission key, audited as a fetch. Zero-knowledge vaults
     have no server wrap, so they cannot delegate (ZK_ACTIVE)."""
 
@@ -140,16 +140,16 @@ def master_key_for_grant(*, actor: User, request: HttpRequest | None, context: d
         vault = Vault.objects.filter(user=actor).first()
         if vault is None:
             raise ApiError(ErrorCode.VAULT_NOT_INITIALISED)
-        if vault.zero_knowledge or vault.wrapped_mk is None or vault.mk_iv is None or vault.kek_id is None:
+        wrapped = vault.server_wrap()
+        if vault.zero_knowledge or wrapped is None:
             raise ApiError(ErrorCode.ZK_ACTIVE)
-        wrapped = Wrapped(kek_id=vault.kek_id, iv=bytes(vault.mk_iv), ciphertext=bytes(vault.wrapped_mk))
         return crypto.unwrap_master_key(wrapped, user_id=actor.id, format_version=vault.format_version)
 
-    return audited(actor.id, request, VaultAudit.Action.FETCH, work, failure_action=VaultAudit.Action.FAILED_FETCH, context=context)
+    return audited(actor.id, origin, VaultAudit.Action.FETCH, work, failure_action=VaultAudit.Action.FAILED_FETCH, context=context)
 
 
 # --- writes -------------------------------------------------------------------------------------
-def vault_init(*, actor: User, request: HttpRequest | None) -> KeyAnswer:
+def vault_init(*, actor: User, origin: Origin) -> KeyAnswer:
     """Idempotent and race-safe: concurrent first calls create one key and all return it."""
 
     def work() -> KeyAnswer:
@@ -163,10 +163,10 @@ def vault_init(*, actor: User, request: HttpRequest | None) -> KeyAnswer:
                 vault = Vault.objects.get(user=actor)
         return _answer(vault)
 
-    return audited(actor.id, request, VaultAudit.Action.INIT, work)
+    return audited(actor.id, origin, VaultAudit.Action.INIT, work)
 
 
-def vault_rotate(*, actor: User, request: HttpRequest | None) -> KeyAnswer:
+def vault_rotate(*, actor: User, origin: Origin) -> KeyAnswer:
     def work() -> KeyAnswer:
         vault = _locked_vault(actor)
         if vault is None:
@@ -180,7 +180,7 @@ def vault_rotate(*, actor: User, request: HttpRequest | None) -> KeyAnswer:
         vault.save()
         return _answer(vault)
 
-    return audited(actor.id, request, VaultAudit.Action.ROTATE, work)
+    return audited(actor.id, origin, VaultAudit.Action.ROTATE, work)
 
 
 def _decode(value: str, field: str, length: int) -> bytes:
@@ -193,7 +193,7 @@ def _decode(value: str, field: str, length: int) -> bytes:
     return raw
 
 
-def recovery_wrap_set(*, actor: User, wrapped_mk: str, iv: str, request: HttpRequest | None) -> None:
+def recovery_wrap_set(*, actor: User, wrapped_mk: str, iv: str, origin: Origin) -> None:
     ciphertext = _decode(wrapped_mk, "recoveryWrappedMk", RECOVERY_CIPHERTEXT_BYTES)
     nonce = _decode(iv, "recoveryIv", 12)
 
@@ -204,10 +204,10 @@ def recovery_wrap_set(*, actor: User, wrapped_mk: str, iv: str, request: HttpReq
         vault.recovery_set_at = timezone.now()
         vault.save()
 
-    audited(actor.id, request, VaultAudit.Action.RECOVERY_SET, work)
+    audited(actor.id, origin, VaultAudit.Action.RECOVERY_SET, work)
 
 
-def recovery_wrap_clear(*, actor: User, request: HttpRequest | None) -> None:
+def recovery_wrap_clear(*, actor: User, origin: Origin) -> None:
     def work() -> None:
         vault = _require_vault(actor)
         if vault.zero_knowledge:
@@ -215,10 +215,10 @@ def recovery_wrap_clear(*, actor: User, request: HttpRequest | None) -> None:
         vault.recovery_wrapped_mk = vault.recovery_iv = vault.recovery_format_version = vault.recovery_set_at = None
         vault.save()
 
-    audited(actor.id, request, VaultAudit.Action.RECOVERY_CLEAR, work)
+    audited(actor.id, origin, VaultAudit.Action.RECOVERY_CLEAR, work)
 
 
-def zero_knowledge_enable(*, actor: User, request: HttpRequest | None) -> None:
+def zero_knowledge_enable(*, actor: User, origin: Origin) -> None:
     def work() -> None:
         vault = _require_vault(actor)
         if vault.recovery_wrapped_mk is None:
@@ -227,10 +227,10 @@ def zero_knowledge_enable(*, actor: User, request: HttpRequest | None) -> None:
         vault.wrapped_mk = vault.mk_iv = vault.kek_id = None  # from now on only the user can unwrap
         vault.save()
 
-    audited(actor.id, request, VaultAudit.Action.ZK_ENABLE, work)
+    audited(actor.id, origin, VaultAudit.Action.ZK_ENABLE, work)
 
 
-def zero_knowledge_disable(*, actor: User, master_key: str, request: HttpRequest | None) -> None:
+def zero_knowledge_disable(*, actor: User, master_key: str, origin: Origin) -> None:
     key = _decode(master_key, "masterKey", crypto.MASTER_KEY_BYTES)
 
     def work() -> None:
@@ -239,40 +239,37 @@ def zero_knowledge_disable(*, actor: User, master_key: str, request: HttpRequest
         vault.zero_knowledge = False
         vault.save()
 
-    audited(actor.id, request, VaultAudit.Action.ZK_DISABLE, work)
+    audited(actor.id, origin, VaultAudit.Action.ZK_DISABLE, work)
 
 
 # --- KEK rotation -------------------------------------------------------------------------------
-@dataclass
-class RewrapProgress:
-    examined: int = 0
-    rewrapped: int = 0
+def _no_report(line: str) -> None:
+    return None
 
 
-def vault_rewrap_all(*, batch_size: int = 200, progress: Callable[[RewrapProgress], None] | None = None) -> RewrapProgress:
+@rewrapper("vaults", Vault, order=10)
+def vault_rewrap_all(*, batch_size: int = 200, report: Callable[[str], None] = _no_report) -> RewrapCount:
     """Re-wrap every server-wrapped master key under the active KEK, one user at a time (row-level
     security admits nothing else). Keys already under the active KEK are skipped, so a run can be
     interrupted and started again; the master keys themselves never change."""
     keyring = get_keyring()
-    totals = RewrapProgress()
+    examined = rewrapped = 0
     for user_ids in _batches(User.objects.order_by("pk").values_list("pk", flat=True), batch_size):
         for user_id in user_ids:
             with acting_as(user_id):
                 vault = Vault.objects.select_for_update().filter(user_id=user_id, wrapped_mk__isnull=False).first()
                 if vault is None:
                     continue
-                totals.examined += 1
-                if vault.kek_id == keyring.active_id:
+                examined += 1
+                wrapped = vault.server_wrap()
+                if wrapped is None or wrapped.kek_id == keyring.active_id:
                     continue
-                assert vault.mk_iv is not None and vault.kek_id is not None  # noqa: S101 - the CHECK constraints guarantee it
-                wrapped = Wrapped(kek_id=vault.kek_id, iv=bytes(vault.mk_iv), ciphertext=bytes(vault.wrapped_mk or b""))
                 master_key = crypto.unwrap_master_key(wrapped, user_id=user_id, format_version=vault.format_version)
                 _set_server_wrap(vault, master_key)
                 vault.save(update_fields=["wrapped_mk", "mk_iv", "kek_id", "format_version"])
-                totals.rewrapped += 1
-        if progress is not None:
-            progress(totals)
-    return totals
+                rewrapped += 1
+        report(f"  vaults examined {examined}, re-wrapped {rewrapped}")
+    return RewrapCount(rewrapped, examined)
 
 
 def _batches(ids: Any, size: int) -> Iterator[list[str]]:

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import migrations, models
 
 import accounts.models
+import core.ids
 
 
 class Migration(migrations.Migration):
@@ -46,7 +47,7 @@ class Migration(migrations.Migration):
                         verbose_name="superuser status",
                     ),
                 ),
-                ("id", models.CharField(default=accounts.models.new_id, editable=False, max_length=36, primary_key=True, serialize=False)),
+                ("id", models.CharField(default=core.ids.new_id, editable=False, max_length=36, primary_key=True, serialize=False)),
                 ("email", models.EmailField(max_length=254, unique=True)),
                 ("name", models.CharField(blank=True, default="", max_length=200)),
                 ("image", models.URLField(blank=True, default="", max_length=2048)),
@@ -207,7 +208,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="Session",
             fields=[
-                ("id", models.CharField(default=accounts.models.new_id, editable=False, max_length=36, primary_key=True, serialize=False)),
+                ("id", models.CharField(default=core.ids.new_id, editable=False, max_length=36, primary_key=True, serialize=False)),
                 ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
                 ("last_seen_at", models.DateTimeField(default=django.utils.timezone.now)),
                 ("expires_at", models.DateTimeField()),

@@ -91,10 +91,10 @@ CORS_ORIGINS = env.list("CORS_ORIGINS", default=["http://localhost:5173"])
 COOKIE_DOMAIN = env.str("COOKIE_DOMAIN", default="") or None
 
 # Mail goes to the notification service when it is configured, else to the console; either way
-# it is kept in the outbox first (accounts.mail).
+# it is kept in the outbox first (mail.services).
 MAILERS = {
     "default": {
-        "BACKEND": "accounts.mail_backend.NotifyEmailBackend" if MANA_NOTIFY_URL else "django.core.mail.backends.console.EmailBackend",
+        "BACKEND": "mail.backend.NotifyEmailBackend" if MANA_NOTIFY_URL else "django.core.mail.backends.console.EmailBackend",
     }
 }
 
@@ -106,7 +106,7 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- Django -----------------------------------------------------------------------------------
 INSTALLED_APPS = [
-    "accounts.admin_config.ManaAdminConfig",
+    "console.admin_config.ManaAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -115,12 +115,16 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # The project's apps, from the ground up (DESIGN.md §Layout; lint-imports checks the layers).
     "core",
+    "mail",
     "accounts",
     "passkeys",
     "vault",
-    "grants",
     "spaces",
+    "grants",
+    "pages",
+    "console",
 ]
 
 MIDDLEWARE = [
@@ -208,7 +212,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 # --- REST framework and OpenAPI ---------------------------------------------------------------
 REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.errors.exception_handler",
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    # What UserView (core.api) authenticates with: the Bearer access token of accounts.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["core.parsers.StrictJSONParser"],

@@ -5,7 +5,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-import accounts.models
+import core.ids
 
 
 class Migration(migrations.Migration):
@@ -62,7 +62,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="Grant",
             fields=[
-                ("id", models.CharField(default=accounts.models.new_id, editable=False, max_length=36, primary_key=True, serialize=False)),
+                ("id", models.CharField(default=core.ids.new_id, editable=False, max_length=36, primary_key=True, serialize=False)),
                 ("mission_id", models.CharField(max_length=200)),
                 ("tables", models.JSONField(default=list)),
                 ("record_count", models.PositiveIntegerField()),

@@ -5,7 +5,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-import accounts.models
+import core.ids
 
 
 class Migration(migrations.Migration):
@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="Passkey",
             fields=[
-                ("id", models.CharField(default=accounts.models.new_id, editable=False, max_length=36, primary_key=True, serialize=False)),
+                ("id", models.CharField(default=core.ids.new_id, editable=False, max_length=36, primary_key=True, serialize=False)),
                 ("credential_id", models.CharField(max_length=1400, unique=True)),
                 ("public_key", models.BinaryField()),
                 ("sign_count", models.BigIntegerField(default=0)),

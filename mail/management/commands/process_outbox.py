@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from accounts.mail import process_outbox
+from mail.services import process_outbox
 
 
 class Command(BaseCommand):

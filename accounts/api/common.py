@@ -1,0 +1,34 @@
+"""The answers several account routes share."""
+
+from typing import Any
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts import jwt
+from accounts.device_cookie import device_cookie_set, device_token_from
+from accounts.serializers import UserSerializer
+from accounts.services.tokens import SignIn, TokenPair
+from core.api import NO_STORE
+
+
+def token_pair_body(tokens: TokenPair) -> dict[str, Any]:
+    return {
+        "accessToken": tokens.access_token,
+        "refreshToken": tokens.refresh_token,
+        "tokenType": "Bearer",
+        "expiresIn": int(jwt.ACCESS_TOKEN_LIFETIME.total_seconds()),
+    }
+
+
+def sign_in_response(sign_in: SignIn) -> Response:
+    """The one answer of every sign-in that ends in tokens (API.md)."""
+    body = {"user": UserSerializer(sign_in.user).data, **token_pair_body(sign_in.tokens), "deviceToken": sign_in.device_token}
+    response = Response(body, headers=NO_STORE)
+    device_cookie_set(response, sign_in.device_token)
+    return response
+
+
+def device_token_of(request: Request, data: dict[str, Any]) -> str | None:
+    """The device token in the body, else the device cookie."""
+    return data.get("deviceToken") or device_token_from(request._request)

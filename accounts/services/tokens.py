@@ -1,0 +1,141 @@
+"""Sessions, token pairs and the end of every sign-in that hands out tokens."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import jwt
+from accounts.models import DeviceToken, RefreshToken, Session, User
+from core.errors import ApiError, ErrorCode
+from core.origin import Origin
+from core.secrets import new_token, token_hash
+from core.services import security_event_record
+
+SESSION_LIFETIME = timedelta(days=30)
+REFRESH_REUSE_GRACE = timedelta(seconds=10)
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    session: Session
+
+
+@dataclass(frozen=True)
+class SignIn:
+    user: User
+    tokens: TokenPair
+    device_token: str
+
+
+def _access_claims(user: User, session: Session) -> dict[str, Any]:
+    return {"sub": user.id, "email": user.email, "role": user.role, "tier": user.tier, "sid": session.id}
+
+
+def _issue_refresh_token(session: Session) -> str:
+    raw = new_token()
+    RefreshToken.objects.create(session=session, token_hash=token_hash(raw))
+    return raw
+
+
+def session_start(*, user: User, origin: Origin, method: str) -> TokenPair:
+    now = timezone.now()
+    session = Session.objects.create(
+        user=user,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + SESSION_LIFETIME,
+        ip_address=origin.ip,
+        user_agent=origin.user_agent,
+        method=method,
+    )
+    return TokenPair(jwt.encode_access_token(_access_claims(user, session)), _issue_refresh_token(session), session)
+
+
+def device_token_valid(raw: str | None, user: User | None) -> DeviceToken | None:
+    if not raw or user is None:
+        return None
+    return DeviceToken.objects.active().filter(token_hash=token_hash(raw), user=user).first()
+
+
+def sign_in_complete(
+    *, user: User, origin: Origin, method: str, device_token: str | None = None, device: DeviceToken | None = None
+) -> SignIn:
+    """The end of every sign-in that hands out tokens (password, 2FA, magic link, passkey,
+    email verification): a session, a token pair and a device token, and one event. `device` is
+    the row of `device_token` when the caller has already looked it up."""
+    if device is None:
+        device = device_token_valid(device_token, user)
+    if device is not None and device_token:
+        raw_device = device_token
+        DeviceToken.objects.filter(pk=device.pk).update(last_used_at=timezone.now())
+    else:
+        raw_device = new_token()
+        DeviceToken.objects.create(user=user, token_hash=token_hash(raw_device))
+    tokens = session_start(user=user, origin=origin, method=method)
+    security_event_record(type="LOGIN_SUCCESS", user_id=user.id, origin=origin, metadata={"method": method, "sessionId": tokens.session.id})
+    return SignIn(user=user, tokens=tokens, device_token=raw_device)
+
+
+def token_refresh(*, refresh_token: str, origin: Origin) -> TokenPair:
+    now = timezone.now()
+    reused_session: Session | None = None
+    with transaction.atomic():
+        row = RefreshToken.objects.select_for_update().select_related("session__user").filter(token_hash=token_hash(refresh_token)).first()
+        if row is None or row.session.revoked_at is not None or not row.session.user.is_active:
+            raise ApiError(ErrorCode.TOKEN_INVALID, status=401)
+        session = row.session
+        if session.expires_at <= now:
+            raise ApiError(ErrorCode.TOKEN_EXPIRED)
+        if row.used_at is not None:
+            if now - row.used_at <= REFRESH_REUSE_GRACE:
+                # A retry of a request whose answer got lost: refuse it, but do not punish it.
+                raise ApiError(ErrorCode.TOKEN_INVALID, status=401)
+            Session.objects.filter(pk=session.pk).update(revoked_at=now)
+            reused_session = session
+        else:
+            row.used_at = now
+            row.save(update_fields=["used_at"])
+            Session.objects.filter(pk=session.pk).update(last_seen_at=now, expires_at=now + SESSION_LIFETIME)
+            pair = TokenPair(jwt.encode_access_token(_access_claims(session.user, session)), _issue_refresh_token(session), session)
+    if reused_session is not None:
+        security_event_record(
+            type="REFRESH_TOKEN_REUSE", user_id=reused_session.user_id, origin=origin, metadata={"sessionId": reused_session.id}
+        )
+        raise ApiError(ErrorCode.TOKEN_INVALID, status=401)
+    return pair
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    valid: bool
+    payload: dict[str, Any] | None = None
+    reason: str = ""
+    session: Session | None = None
+
+
+def access_token_check(token: str, *, load_session: bool = True) -> TokenCheck:
+    """Signature, claims, and the session behind the token: revoked or expired sessions fail.
+    /validate needs only the verdict (`load_session=False`): three columns, no model instances."""
+    try:
+        payload = jwt.decode_access_token(token)
+    except jwt.TokenExpiredError:
+        return TokenCheck(valid=False, reason="expired")
+    except jwt.TokenInvalidError:
+        return TokenCheck(valid=False, reason="invalid")
+    sessions = Session.objects.filter(pk=payload.get("sid"), user_id=payload.get("sub"))
+    session: Session | None = None
+    if load_session:
+        session = sessions.select_related("user").first()
+        state = (session.revoked_at, session.expires_at, session.user.is_active) if session else None
+    else:
+        state = next(iter(sessions.values_list("revoked_at", "expires_at", "user__is_active")), None)
+    if state is None or state[0] is not None or not state[2]:
+        return TokenCheck(valid=False, reason="revoked")
+    if state[1] <= timezone.now():
+        return TokenCheck(valid=False, reason="expired")
+    return TokenCheck(valid=True, payload=payload, session=session)
