@@ -9,14 +9,13 @@ from django.db.models import F
 from rest_framework.test import APIClient
 
 from accounts.models import Session, User
-from core.exports import covered_models
 from core.models import SecurityEvent
+from core.personal_data import covered_models
 from core.rls import acting_as
 from spaces.models import Membership
-from tests.admin.test_admin import seeded as seeded  # the same seeded world, as a fixture
-from tests.conftest import PASSWORD
 from tests.notify import NotifyStub
 from tests.passkeys.authenticator import SoftAuthenticator
+from tests.support import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

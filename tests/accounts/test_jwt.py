@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from accounts import jwt
 from accounts.models import SigningKey, User
 from core.keyring import get_keyring
-from tests.conftest import sign_in
+from tests.support import sign_in
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,6 @@
 against a user who has signed in from this device before."""
 
 import statistics
-import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -15,7 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import DeviceToken, LockoutState, LoginAttempt, User
 from core.models import SecurityEvent
-from tests.conftest import PASSWORD, sign_in
+from tests.support import PASSWORD, RunConcurrently, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -194,27 +193,14 @@ def test_schema_drift_during_login_is_503_and_counts_nothing(api: APIClient, ali
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_wrong_passwords_cannot_race_past_the_lock(make_user: Callable[..., User]) -> None:
+def test_concurrent_wrong_passwords_cannot_race_past_the_lock(make_user: Callable[..., User], run_concurrently: RunConcurrently) -> None:
     user = make_user("racer@example.com")
     device_token = sign_in(APIClient(), user.email)["deviceToken"]
-    statuses: list[int] = []
-    lock = threading.Lock()
-    start = threading.Barrier(20)
 
-    def attack() -> None:
-        try:
-            start.wait()
-            status = APIClient().post("/api/v1/auth/login", {"email": user.email, "password": WRONG}, format="json").status_code
-            with lock:
-                statuses.append(status)
-        finally:
-            connection.close()
+    def attack(n: int) -> int:
+        return int(APIClient().post("/api/v1/auth/login", {"email": user.email, "password": WRONG}, format="json").status_code)
 
-    threads = [threading.Thread(target=attack) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses: list[int] = run_concurrently(attack, 20)
     assert sorted(statuses) == [401] * 5 + [429] * 15
     assert LoginAttempt.objects.filter(email=user.email, outcome="failure").count() == 5
     assert SecurityEvent.objects.filter(type="ACCOUNT_LOCKED", user=user).count() == 1

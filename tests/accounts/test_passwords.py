@@ -3,7 +3,7 @@ from django.contrib.auth.hashers import make_password
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -1,15 +1,13 @@
-import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.db.models import F
 from rest_framework.test import APIClient
 
 from accounts.models import RefreshToken, Session, User
 from core.models import SecurityEvent
-from tests.conftest import sign_in
+from tests.support import RunConcurrently, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -83,24 +81,10 @@ def test_an_expired_session_cannot_refresh(api: APIClient, alice: User) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_refreshes_of_one_token_produce_exactly_one_successor(make_user) -> None:
+def test_concurrent_refreshes_of_one_token_produce_exactly_one_successor(make_user, run_concurrently: RunConcurrently) -> None:
     user = make_user("twin@example.com")
     first = sign_in(APIClient(), user.email)
-    results: list[Any] = []
-    start = threading.Barrier(2)
-
-    def race() -> None:
-        try:
-            start.wait()
-            results.append(refresh(APIClient(), first["refreshToken"]))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=race) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results: list[Any] = run_concurrently(lambda n: refresh(APIClient(), first["refreshToken"]), 2)
     assert sorted(r.status_code for r in results) == [200, 401]
     assert RefreshToken.objects.filter(session__user=user).count() == 2  # the original and one successor
     assert Session.objects.get(user=user).revoked_at is None  # a lost race is not a theft

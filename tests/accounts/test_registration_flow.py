@@ -1,8 +1,9 @@
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.models import OutboxMessage, User
+from accounts.models import User
 from core.models import SecurityEvent
+from mail.models import OutboxMessage
 from tests.notify import NotifyStub
 
 pytestmark = pytest.mark.django_db

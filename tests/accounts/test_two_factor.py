@@ -2,40 +2,21 @@
 (the predecessor never made it)."""
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from django.db.models import F
 from rest_framework.test import APIClient
 
 from accounts import totp
-from accounts.models import BackupCode, EmailToken, TwoFactor, TwoFactorChallenge, User
-from core import clock
+from accounts.models import BackupCode, TwoFactor, TwoFactorChallenge, User
 from core.keyring import get_keyring
 from core.models import SecurityEvent
-from tests.conftest import PASSWORD
 from tests.notify import NotifyStub
+from tests.support import AUTH, PASSWORD, Clock, enable, login, verify
 
 pytestmark = pytest.mark.django_db
 
-AUTH = "/api/v1/auth"
 RFC_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # base32 of the ASCII "12345678901234567890"
-
-
-class Clock:
-    """Moves the services' clock in whole TOTP steps."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.now = 1_800_000_015.0
-        monkeypatch.setattr(clock, "timestamp", lambda: self.now)
-
-    def step(self, steps: int = 1) -> None:
-        self.now += 30 * steps
-
-
-@pytest.fixture
-def steps(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    return Clock(monkeypatch)
 
 
 @pytest.mark.parametrize(
@@ -60,23 +41,6 @@ def test_a_code_one_step_off_is_accepted_two_steps_are_not() -> None:
     assert totp.matching_step(RFC_SECRET, code, now=1_000_000 + 30) is not None
     assert totp.matching_step(RFC_SECRET, code, now=1_000_000 - 30) is not None
     assert totp.matching_step(RFC_SECRET, code, now=1_000_000 + 60) is None
-
-
-def enable(client: APIClient, steps: Clock) -> dict[str, Any]:
-    enrollment = client.post(f"{AUTH}/two-factor/enable", {"password": PASSWORD}, format="json")
-    assert enrollment.status_code == 200
-    body = dict(enrollment.json())
-    confirmed = client.post(f"{AUTH}/two-factor/confirm", {"code": totp.code_at(body["secret"], steps.now)}, format="json")
-    assert confirmed.json() == {"success": True}
-    return body
-
-
-def login(client: APIClient, email: str, password: str = PASSWORD, **extra: Any) -> Any:
-    return client.post(f"{AUTH}/login", {"email": email, "password": password, **extra}, format="json")
-
-
-def verify(client: APIClient, token: str, **body: Any) -> Any:
-    return client.post(f"{AUTH}/two-factor/verify", {"twoFactorToken": token, **body}, format="json")
 
 
 def test_full_flow(alice: User, client_for, steps: Clock) -> None:
@@ -208,65 +172,3 @@ def test_two_factor_routes_need_sign_in_and_good_input(alice: User, client_for) 
     assert (both.status_code, list(both.json()["fields"])) == (400, ["code"])
     letters = client_for(alice).post(f"{AUTH}/two-factor/confirm", {"code": "abcdef"}, format="json")
     assert list(letters.json()["fields"]) == ["code"]
-
-
-# --- magic link -------------------------------------------------------------------------------
-def request_link(api: APIClient, notify: NotifyStub, capture: Any, email: str) -> str:
-    with capture(execute=True):
-        assert api.post(f"{AUTH}/magic-link", {"email": email}, format="json").json() == {"success": True}
-    return notify.to(email)[-1].link_token("magic-link")
-
-
-def test_magic_link_signs_in_once(alice: User, api: APIClient, notify: NotifyStub, django_capture_on_commit_callbacks) -> None:
-    token = request_link(api, notify, django_capture_on_commit_callbacks, alice.email)
-    signed_in = api.post(f"{AUTH}/magic-link/verify", {"token": token}, format="json")
-    assert signed_in.status_code == 200
-    assert signed_in.json()["user"]["id"] == alice.id
-    second = api.post(f"{AUTH}/magic-link/verify", {"token": token}, format="json")
-    assert (second.status_code, second.json()["error"]) == (400, "TOKEN_INVALID")
-
-
-def test_magic_link_expires_after_ten_minutes(alice: User, api: APIClient, notify: NotifyStub, django_capture_on_commit_callbacks) -> None:
-    token = request_link(api, notify, django_capture_on_commit_callbacks, alice.email)
-    EmailToken.objects.filter(purpose="magic_link").update(expires_at=F("created_at") + timedelta(minutes=10) - timedelta(minutes=11))
-    expired = api.post(f"{AUTH}/magic-link/verify", {"token": token}, format="json")
-    assert (expired.status_code, expired.json()["error"]) == (401, "TOKEN_EXPIRED")
-    assert EmailToken.objects.get(purpose="magic_link").expires_at - EmailToken.objects.get(purpose="magic_link").created_at == timedelta(
-        minutes=-1
-    )
-
-
-def test_magic_link_works_while_password_login_is_locked(
-    alice: User, api: APIClient, notify: NotifyStub, django_capture_on_commit_callbacks
-) -> None:
-    for _ in range(5):
-        login(api, alice.email, "wrong password!!")
-    assert login(api, alice.email).json()["error"] == "ACCOUNT_LOCKED"
-    token = request_link(api, notify, django_capture_on_commit_callbacks, alice.email)
-    assert api.post(f"{AUTH}/magic-link/verify", {"token": token}, format="json").status_code == 200
-
-
-def test_magic_link_verifies_the_address_and_still_asks_for_the_second_factor(
-    make_user, client_for, api: APIClient, notify: NotifyStub, steps: Clock, django_capture_on_commit_callbacks
-) -> None:
-    unverified = make_user("fresh@example.com", verified=False)
-    token = request_link(api, notify, django_capture_on_commit_callbacks, unverified.email)
-    assert api.post(f"{AUTH}/magic-link/verify", {"token": token}, format="json").status_code == 200
-    assert User.objects.get(pk=unverified.pk).email_verified
-
-    secret = enable(client_for(unverified), steps)["secret"]
-    token = request_link(api, notify, django_capture_on_commit_callbacks, unverified.email)
-    handoff = api.post(f"{AUTH}/magic-link/verify", {"token": token}, format="json")
-    assert handoff.json()["error"] == "TWO_FACTOR_REQUIRED"
-    steps.step()
-    assert verify(APIClient(), handoff.json()["twoFactorToken"], code=totp.code_at(secret, steps.now)).status_code == 200
-
-
-def test_magic_link_is_silent_for_unknown_addresses_and_throttled(
-    api: APIClient, alice: User, notify: NotifyStub, django_capture_on_commit_callbacks
-) -> None:
-    with django_capture_on_commit_callbacks(execute=True):
-        assert api.post(f"{AUTH}/magic-link", {"email": "nobody@example.com"}, format="json").json() == {"success": True}
-    assert notify.deliveries == []
-    codes = [api.post(f"{AUTH}/magic-link", {"email": alice.email}, format="json").status_code for _ in range(4)]
-    assert codes == [200, 200, 200, 429]  # three per address in fifteen minutes

@@ -1,4 +1,3 @@
-import base64
 import io
 from datetime import timedelta
 from typing import Any
@@ -13,24 +12,17 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import (
-    DeviceToken,
-    EmailToken,
     LockoutState,
     LoginAttempt,
-    OutboxMessage,
-    RefreshToken,
     Session,
-    SigningKey,
-    TwoFactor,
     User,
 )
 from core.models import SecurityEvent
 from core.rls import acting_as
 from grants.models import DecryptAudit
-from tests.conftest import PASSWORD, sign_in
-from tests.grants.test_grants import AI_PUBLIC
-from tests.passkeys.authenticator import SoftAuthenticator
-from vault.models import Vault, VaultAudit
+from mail.models import OutboxMessage
+from tests.support import PASSWORD, sign_in
+from vault.models import VaultAudit
 
 pytestmark = pytest.mark.django_db
 
@@ -49,57 +41,6 @@ def console(operator: User) -> Client:
     client = Client()
     assert page_sign_in(client, operator.email).status_code == 302
     return client
-
-
-@pytest.fixture
-def seeded(alice: User, bob: User, client_for, settings, django_capture_on_commit_callbacks) -> dict[str, str]:
-    """Data in every table the admin shows, with the secret values that must never appear."""
-    settings.MANA_AI_PUBLIC_KEY_PEM = AI_PUBLIC
-    settings.MANA_SERVICE_KEY = "admin-test-service-key"
-    client = client_for(alice)
-    master_key = client.post("/api/v1/me/encryption-vault/init").json()["masterKey"]
-    grant = client.post(
-        "/api/v1/me/ai-mission-grant", {"missionId": "m", "tables": ["notes"], "recordIds": ["notes:1"]}, format="json"
-    ).json()
-    totp_secret = client.post("/api/v1/auth/two-factor/enable", {"password": PASSWORD}, format="json").json()["secret"]
-    api_key = client.post("/api/v1/api-keys", {"name": "seed"}, format="json").json()["key"]
-    options = client.post("/api/v1/auth/passkeys/register/options").json()
-    client.post(
-        "/api/v1/auth/passkeys/register/verify",
-        {"response": SoftAuthenticator().create(options=options, origin="http://localhost:8000")},
-        format="json",
-    )
-    space = client.post("/api/v1/spaces", {"name": "Seed Team", "type": "team"}, format="json").json()["space"]
-    with django_capture_on_commit_callbacks(execute=False):  # mail stays in the outbox, body wrapped
-        client.post(f"/api/v1/spaces/{space['id']}/invitations", {"email": "guest@example.com", "role": "member"}, format="json")
-        APIClient().post("/api/v1/auth/forgot-password", {"email": bob.email}, format="json")
-    internal = APIClient()
-    internal.credentials(HTTP_X_SERVICE_KEY="admin-test-service-key")
-    internal.post(
-        "/api/v1/internal/decrypt-audit",
-        {"userId": alice.id, "missionId": "m", "iterationId": "i", "entries": [{"tableName": "notes", "recordId": "1", "status": "ok"}]},
-        format="json",
-    )
-    for _ in range(5):
-        APIClient().post("/api/v1/auth/login", {"email": bob.email, "password": "wrong password!"}, format="json")
-    with acting_as(alice.id):
-        wrapped = bytes(Vault.objects.get(user=alice).wrapped_mk or b"")
-    signing = SigningKey.objects.get(active=True)
-    secrets = {
-        "master key": master_key,
-        "wrapped master key (base64)": base64.b64encode(wrapped).decode(),
-        "wrapped master key (hex)": wrapped.hex(),
-        "grant wrapped key": grant["wrappedKey"],
-        "password hash": User.objects.get(pk=alice.pk).password,
-        "totp secret": totp_secret,
-        "totp secret wrapped": TwoFactor.objects.get(user=alice).secret_wrapped,
-        "api key": api_key,
-        "private jwt key": signing.private_key_wrapped,
-        "outbox body": OutboxMessage.objects.exclude(body_wrapped="").first().body_wrapped,  # type: ignore[union-attr]
-    }
-    for model in (RefreshToken, DeviceToken, EmailToken):
-        secrets[f"{model.__name__} hash"] = model.objects.values_list("token_hash", flat=True).first()
-    return {name: value for name, value in secrets.items() if value}
 
 
 def admin_pages(user_id: str) -> list[str]:
@@ -288,6 +229,6 @@ def test_retry_from_the_outbox_admin(console: Client, alice: User, notify, djang
     assert message.status == "pending"
     notify.start()
     OutboxMessage.objects.update(next_attempt_at=F("next_attempt_at") + timedelta(hours=1))
-    console.post(reverse("admin:accounts_outboxmessage_changelist"), {"action": "retry", "_selected_action": [message.pk]})
+    console.post(reverse("admin:mail_outboxmessage_changelist"), {"action": "retry", "_selected_action": [message.pk]})
     assert OutboxMessage.objects.get().status == "sent"
     assert len(notify.to(alice.email)) == 1

@@ -85,6 +85,7 @@ def test_service_key_routes(api: APIClient, settings) -> None:
 
 
 def test_every_code_has_a_distinct_name_and_error_status() -> None:
+    assert len(ErrorCode.__members__) == len(ErrorCode)  # an alias (a repeated value) is in __members__ but not iterated
     assert all(400 <= code.status <= 599 for code in ErrorCode)
     lockout_codes = {code.name for code in ErrorCode if code.counts_toward_lockout}
     assert lockout_codes == {"INVALID_CREDENTIALS", "TWO_FACTOR_FAILED"}

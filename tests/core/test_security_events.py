@@ -3,6 +3,7 @@ from django.test import RequestFactory
 
 from accounts.models import User
 from core.models import AppendOnlyError, SecurityEvent
+from core.origin import Origin
 from core.services import security_event_record
 
 pytestmark = pytest.mark.django_db
@@ -11,7 +12,7 @@ pytestmark = pytest.mark.django_db
 def test_an_event_records_user_ip_agent_and_metadata(settings) -> None:
     user = User.objects.create_user("Alice@Example.com", "a-long-password-1")
     request = RequestFactory().post("/api/v1/auth/login", REMOTE_ADDR="203.0.113.7", HTTP_USER_AGENT="pytest-agent")
-    event = security_event_record(type="LOGIN_SUCCESS", user_id=user.id, request=request, metadata={"method": "password"})
+    event = security_event_record(type="LOGIN_SUCCESS", user_id=user.id, origin=Origin.of(request), metadata={"method": "password"})
     stored = SecurityEvent.objects.get(pk=event.pk)
     assert (stored.user_id, stored.type, stored.ip_address, stored.user_agent, stored.metadata) == (
         user.id,
@@ -50,7 +51,7 @@ def test_events_outlive_their_user() -> None:
     ],
 )
 def test_client_ip_trusts_only_the_configured_proxies(settings, proxies: int, forwarded: str, remote: str, expected: str) -> None:
-    from core.requests import client_ip
+    from core.origin import client_ip
 
     settings.TRUSTED_PROXY_COUNT = proxies
     request = RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.urls import urlpatterns as service_urlpatterns
+from core.api import PublicView
 from core.auth import IsService, ServiceKeyAuthentication
 from core.urls import route
 
@@ -19,7 +20,7 @@ class EchoSerializer(serializers.Serializer):
     email = serializers.EmailField()
 
 
-class EchoView(APIView):
+class EchoView(PublicView):
     def post(self, request: Request) -> Response:
         data = EchoSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -27,17 +28,17 @@ class EchoView(APIView):
         return Response(data.validated_data)
 
 
-class SchemaDriftView(APIView):
+class SchemaDriftView(PublicView):
     def get(self, request: Request) -> Response:
         raise ProgrammingError('column "email_verified" does not exist\nLINE 1: SELECT "accounts_user"."secret_column" FROM accounts_user')
 
 
-class DatabaseDownView(APIView):
+class DatabaseDownView(PublicView):
     def get(self, request: Request) -> Response:
         raise OperationalError('connection to server at "10.0.0.9", port 5432 failed: password authentication failed for user "mana"')
 
 
-class CrashView(APIView):
+class CrashView(PublicView):
     def post(self, request: Request) -> Response:
         _ = request.data
         raise RuntimeError("internal detail: hunter2 in /srv/app/secret.py")

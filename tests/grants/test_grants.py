@@ -5,8 +5,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.management import call_command
 from django.db import IntegrityError, connection
 from rest_framework.test import APIClient
@@ -16,24 +14,12 @@ from core.models import SecurityEvent
 from core.rls import acting_as
 from grants import consumer, crypto
 from grants.models import DecryptAudit, Grant
-from tests.support import manage, production_env
+from tests.support import AI_PRIVATE, AI_PUBLIC, keypair, manage, production_env
 from vault.models import VaultAudit
 
 pytestmark = pytest.mark.django_db
 
 SERVICE_KEY = "grants-test-service-key"
-
-
-def keypair(bits: int = 2048) -> tuple[str, str]:
-    private = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-    private_pem = private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public_pem = private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    return private_pem, public_pem
-
-
-AI_PRIVATE, AI_PUBLIC = keypair()
 OTHER_PRIVATE, _ = keypair()
 
 

@@ -16,13 +16,12 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from accounts.models import LockoutState, LoginAttempt, OutboxMessage, User
-from tests.conftest import PASSWORD
-from tests.grants.test_grants import AI_PUBLIC
+from accounts.models import LockoutState, LoginAttempt, User
+from mail.models import OutboxMessage
 from tests.hardening.figures import FIGURES
 from tests.hardening.proxy import CuttableProxy
 from tests.notify import NotifyStub
-from tests.support import REPO, clean_env, free_port
+from tests.support import AI_PUBLIC, PASSWORD, REPO, clean_env, free_port
 
 
 def call(base: str, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None) -> tuple[int, dict[str, Any]]:

@@ -13,8 +13,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from accounts.models import User
-from tests.conftest import PASSWORD, sign_in
 from tests.hardening.figures import FIGURES
+from tests.support import PASSWORD, sign_in
 
 EXAMPLES_PER_OPERATION = 12
 ENVELOPE_KEYS = {"error", "message", "status"}

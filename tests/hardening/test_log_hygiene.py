@@ -10,9 +10,9 @@ from rest_framework.test import APIClient
 
 from accounts import totp
 from core import clock
-from tests.grants.test_grants import AI_PUBLIC
 from tests.notify import NotifyStub
 from tests.passkeys.authenticator import SoftAuthenticator
+from tests.support import AI_PUBLIC
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,9 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.mail import MAX_ATTEMPTS, deliver
-from accounts.models import OutboxMessage, User
+from accounts.models import User
+from mail.models import OutboxMessage
+from mail.services import MAX_ATTEMPTS, deliver
 from tests.notify import Delivery, NotifyStub
 
 pytestmark = pytest.mark.django_db

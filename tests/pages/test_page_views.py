@@ -8,8 +8,8 @@ from django.test import Client
 
 from accounts.models import User
 from spaces.models import Membership
-from tests.conftest import PASSWORD
 from tests.notify import NotifyStub
+from tests.support import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,9 @@ from accounts import totp
 from accounts.models import User
 from core import clock
 from passkeys.models import Passkey
-from tests.conftest import PASSWORD
 from tests.notify import NotifyStub
 from tests.pages.conftest import screenshot
+from tests.support import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -15,9 +15,8 @@ from core import clock, ratelimit
 from core.models import SecurityEvent
 from passkeys.models import Passkey
 from passkeys.services import FAILURE_LIMIT
-from tests.conftest import PASSWORD, sign_in
 from tests.passkeys.authenticator import SoftAuthenticator
-from tests.support import REPO
+from tests.support import PASSWORD, REPO, sign_in
 
 pytestmark = pytest.mark.django_db
 

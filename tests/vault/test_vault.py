@@ -2,7 +2,6 @@ import base64
 import io
 import logging
 import os
-import threading
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from rest_framework.test import APIClient
 from accounts.models import SigningKey, TwoFactor, User
 from core.keyring import get_keyring
 from core.rls import acting_as
-from tests.conftest import PASSWORD, sign_in
+from tests.support import PASSWORD, RunConcurrently, sign_in
 from vault.models import Vault, VaultAudit
 
 pytestmark = pytest.mark.django_db
@@ -215,7 +214,7 @@ def test_kek_rotation_keeps_every_key(make_user, client_for, settings) -> None:
     assert {user.id: client_for(user).get(f"{BASE}/key").json()["masterKey"] for user in users} == keys
 
     out = io.StringIO()
-    call_command("rewrap_vaults", "--batch-size", "2", stdout=out)
+    call_command("rewrap_secrets", "--batch-size", "2", stdout=out)
     assert "Done: 3 of 3 vaults, 1 JWT signing keys, 1 TOTP secrets" in out.getvalue()
     assert {vault_row(user).kek_id for user in users} == {"kek-b"}  # type: ignore[union-attr]
     assert TwoFactor.objects.get().secret_wrapped.startswith("kw1:kek-b:")
@@ -225,7 +224,7 @@ def test_kek_rotation_keeps_every_key(make_user, client_for, settings) -> None:
     assert {user.id: client_for(user).get(f"{BASE}/key").json()["masterKey"] for user in users} == keys
     before = {user.id: wrapped_of(user) for user in users}
     again = io.StringIO()
-    call_command("rewrap_vaults", stdout=again)
+    call_command("rewrap_secrets", stdout=again)
     assert "Done: 0 of 3 vaults, 0 JWT signing keys, 0 TOTP secrets, 0 outbox messages" in again.getvalue()
     assert (
         get_keyring().unwrap_text(TwoFactor.objects.get().secret_wrapped, aad=f"totp-secret:{users[0].id}".encode()).decode() == totp_secret
@@ -293,25 +292,11 @@ def test_row_level_security_refuses_writing_a_row_for_someone_else(alice: User, 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_first_inits_create_one_key(make_user) -> None:
+def test_concurrent_first_inits_create_one_key(make_user, run_concurrently: RunConcurrently) -> None:
     user = make_user("init@example.com")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_in(APIClient(), user.email)['accessToken']}")
-    answers: list[Any] = []
-    start = threading.Barrier(10)
-
-    def init() -> None:
-        try:
-            start.wait()
-            answers.append(client.post(f"{BASE}/init"))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=init) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers: list[Any] = run_concurrently(lambda n: client.post(f"{BASE}/init"), 10)
     assert [r.status_code for r in answers] == [200] * 10
     assert len({r.json()["masterKey"] for r in answers}) == 1
     with acting_as(user.id):
