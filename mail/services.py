@@ -1,8 +1,13 @@
-"""Mail through the outbox: rendered and stored (body KEK-wrapped) in the transaction of the
-action that sends it, first delivered right after commit, retried by `process_outbox`."""
+"""The outbox: mail, rendered and stored (body KEK-wrapped), and calls to sibling services
+(PLATFORM.md §10), both written in the transaction of the action that causes them, first sent
+right after commit and retried by `process_outbox`. Also the synchronous GDPR calls to credits."""
 
 import json
 import logging
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -14,7 +19,7 @@ from django.utils import timezone
 
 from core.keyring import get_keyring, rewrap_rows
 from core.rewrap import RewrapCount, rewrapper
-from mail.models import OutboxMessage
+from mail.models import OutboxMessage, ServiceCall
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +70,7 @@ def mail_enqueue(
 
 
 def _backoff(attempts: int) -> timedelta:
+    """Wait before the next attempt: 30 s after the first failure, doubling, at most an hour."""
     return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
 
 
@@ -105,15 +111,29 @@ def deliver(message_id: int) -> bool:
         return True
 
 
-def process_outbox(*, limit: int = 100) -> tuple[int, int]:
-    """Deliver every due message; returns (delivered, still failing)."""
-    due = list(
-        OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING, next_attempt_at__lte=timezone.now())
+@dataclass(frozen=True)
+class OutboxRun:
+    mail_delivered: int
+    mail_failing: int
+    calls_delivered: int
+    calls_failing: int
+
+
+def _due(model: type[OutboxMessage] | type[ServiceCall], limit: int) -> list[int]:
+    return list(
+        model.objects.filter(status=model.Status.PENDING, next_attempt_at__lte=timezone.now())
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
-    delivered = sum(1 for message_id in due if deliver(message_id))
-    return delivered, len(due) - delivered
+
+
+def process_outbox(*, limit: int = 100) -> OutboxRun:
+    """Deliver every due message and service call (at most `limit` of each)."""
+    mail_due = _due(OutboxMessage, limit)
+    mail_delivered = sum(1 for message_id in mail_due if deliver(message_id))
+    calls_due = _due(ServiceCall, limit)
+    calls_delivered = sum(1 for call_id in calls_due if service_call_deliver(call_id))
+    return OutboxRun(mail_delivered, len(mail_due) - mail_delivered, calls_delivered, len(calls_due) - calls_delivered)
 
 
 def outbox_retry(*, message_ids: list[int]) -> int:
@@ -129,3 +149,151 @@ def outbox_rewrap(**_: Any) -> RewrapCount:
     """Re-wrap undelivered bodies under the active KEK (KEK rotation)."""
     rows = OutboxMessage.objects.only("pk", "recipient", "body_wrapped")
     return RewrapCount(rewrap_rows(rows, "body_wrapped", lambda message: _aad(message.recipient)))
+
+
+# Service calls. With the backoff's one-hour cap, 30 attempts keep trying for about a day.
+CALL_MAX_ATTEMPTS = 30
+GDPR_TIMEOUT = 2.0  # PLATFORM.md §10: the data summary and the erasure wait no longer for credits
+_URL_SETTINGS = {ServiceCall.Target.CREDITS: "MANA_CREDITS_URL", ServiceCall.Target.MAIL: "MANA_MAIL_URL"}
+
+
+class ServiceNotConfiguredError(Exception):
+    """The target's URL is unset."""
+
+
+def unconfigured_services() -> list[str]:
+    """The settings of the sibling services whose calls are skipped."""
+    return [name for name in _URL_SETTINGS.values() if not getattr(settings, name)]
+
+
+def service_configured(target: str) -> bool:
+    return bool(getattr(settings, _URL_SETTINGS[ServiceCall.Target(target)]))
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is a failure (HTTPError 3xx): following it would hand the service key to
+    wherever it points, and turn a POST into a GET."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def _request(target: str, method: str, path: str, payload: Any, *, timeout: float) -> Any:
+    """One call; the decoded JSON answer (None when empty). Raises on any failure, a non-2xx
+    answer included (urllib raises HTTPError for those)."""
+    base = getattr(settings, _URL_SETTINGS[ServiceCall.Target(target)])
+    if not base:
+        raise ServiceNotConfiguredError(target)
+    request = urllib.request.Request(  # noqa: S310 - an operator-configured http(s) URL
+        f"{base}{path}",
+        data=None if payload is None else json.dumps(payload).encode(),
+        method=method,
+        headers={"Content-Type": "application/json", "Accept": "application/json", "X-Service-Key": settings.MANA_SERVICE_KEY},
+    )
+    with _opener.open(request, timeout=timeout) as response:
+        body = response.read()
+    return json.loads(body) if body else None
+
+
+def _failure(exc: Exception) -> str:
+    """The kind of failure only: an answer body could echo what was sent."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTPError {exc.code}"
+    if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, Exception):
+        return f"URLError {type(exc.reason).__name__}"
+    return type(exc).__name__
+
+
+def service_call_enqueue(
+    *, target: str, method: str, path: str, payload: dict[str, Any] | None = None, user_id: Any = None
+) -> ServiceCall | None:
+    """Queue a call in the caller's transaction; it is first sent once that commits, and a
+    failure there never reaches the caller (robust). None: the target is unset, the call skipped."""
+    if not service_configured(target):
+        return None
+    call = ServiceCall.objects.create(user_id=user_id, target=target, method=method, path=path, payload=payload)
+    transaction.on_commit(lambda: service_call_deliver(call.pk), robust=True)
+    return call
+
+
+def service_call_deliver(call_id: int) -> bool:
+    """Send one due call, claimed under a row lock (skip locked) like `deliver`; a failure is
+    recorded with its next attempt time, never raised."""
+    with transaction.atomic():
+        call = (
+            ServiceCall.objects.select_for_update(skip_locked=True)
+            .filter(pk=call_id, status=ServiceCall.Status.PENDING, next_attempt_at__lte=timezone.now())
+            .first()
+        )
+        if call is None:
+            return False
+        call.attempts += 1
+        try:
+            _request(call.target, call.method, call.path, call.payload, timeout=settings.MANA_SERVICE_CALL_TIMEOUT)
+        except Exception as exc:
+            call.last_error = _failure(exc)
+            if call.attempts >= CALL_MAX_ATTEMPTS:
+                call.status = ServiceCall.Status.FAILED
+            call.next_attempt_at = timezone.now() + _backoff(call.attempts)
+            call.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+            logger.warning("service call %s (%s) failed, attempt %s: %s", call.pk, call.target, call.attempts, call.last_error)
+            return False
+        logger.info("service call %s (%s) sent on attempt %s", call.pk, call.target, call.attempts)
+        call.status = ServiceCall.Status.SENT
+        call.sent_at = timezone.now()
+        call.payload = None  # sent: the address and name it carried need not be kept
+        call.last_error = ""
+        call.save(update_fields=["attempts", "status", "sent_at", "payload", "last_error"])
+        return True
+
+
+def service_call_retry(*, call_ids: list[int]) -> int:
+    """Operator's retry: failed or waiting calls become due now and are sent at once."""
+    ServiceCall.objects.filter(pk__in=call_ids).exclude(status=ServiceCall.Status.SENT).update(
+        status=ServiceCall.Status.PENDING, next_attempt_at=timezone.now()
+    )
+    return sum(1 for call_id in call_ids if service_call_deliver(call_id))
+
+
+CREDITS_FIELDS = ("balance", "totalEarned", "totalSpent", "transactionsCount")
+
+
+def credits_balance_path(user_id: str) -> str:
+    return f"/api/v1/internal/credits/balance/{urllib.parse.quote(str(user_id), safe='')}"
+
+
+def credits_balance(user_id: str) -> dict[str, Any] | None:
+    """The user's credits `{balance,totalEarned,totalSpent,transactionsCount}` for the data
+    summary; None when credits is unset, down, slower than 2 s or answers something else."""
+    try:
+        answer = _request(ServiceCall.Target.CREDITS, "GET", credits_balance_path(user_id), None, timeout=GDPR_TIMEOUT)
+    except Exception as exc:
+        logger.warning("credits balance not read: %s", _failure(exc))
+        return None
+    if not isinstance(answer, dict) or not all(_is_number(answer.get(name)) for name in CREDITS_FIELDS):
+        logger.warning("credits balance not read: unexpected answer")
+        return None
+    return {name: answer[name] for name in CREDITS_FIELDS}
+
+
+def credits_delete(user_id: str) -> int | None:
+    """Erase the user's credits; the service's `deletedCount`, or None when credits is unset,
+    down, slower than 2 s or answers something else (the caller shows the failure and can queue a
+    retry with `service_call_enqueue(target="credits", method="DELETE", path=credits_balance_path(...))`)."""
+    try:
+        answer = _request(ServiceCall.Target.CREDITS, "DELETE", credits_balance_path(user_id), None, timeout=GDPR_TIMEOUT)
+    except Exception as exc:
+        logger.warning("credits not deleted: %s", _failure(exc))
+        return None
+    count = answer.get("deletedCount") if isinstance(answer, dict) else None
+    if not isinstance(count, int) or isinstance(count, bool):
+        logger.warning("credits not deleted: unexpected answer")
+        return None
+    return count
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
