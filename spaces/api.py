@@ -3,7 +3,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.authentication import actor_of
-from core.api import ERRORS, ServiceView, UserView, parsed, success
+from core.api import ERRORS, PublicView, ServiceView, UserView, parsed, success
 from core.origin import origin_of
 from core.serializers import SuccessSerializer
 from spaces import selectors, services
@@ -11,7 +11,6 @@ from spaces.modules import module_allowed
 from spaces.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeyCreateInput,
-    ApiKeyListSerializer,
     ApiKeySerializer,
     ApiKeyValidateInput,
     ApiKeyValidationSerializer,
@@ -138,17 +137,22 @@ class InternalMembershipsView(ServiceView):
 
 
 class ApiKeyListView(UserView):
-    @extend_schema(responses={200: ApiKeyListSerializer, **ERRORS}, tags=["api-keys"])
+    @extend_schema(responses={200: ApiKeySerializer(many=True), **ERRORS}, tags=["api-keys"])
     def get(self, request: Request) -> Response:
-        return Response({"apiKeys": ApiKeySerializer(selectors.api_keys_of(actor=actor_of(request)), many=True).data})
+        return Response(ApiKeySerializer(selectors.api_keys_of(actor=actor_of(request)), many=True).data)
 
     @extend_schema(request=ApiKeyCreateInput, responses={201: ApiKeyCreatedSerializer, **ERRORS}, tags=["api-keys"])
     def post(self, request: Request) -> Response:
         data = parsed(ApiKeyCreateInput, request)
         key, secret = services.api_key_create(
-            actor=actor_of(request), name=data["name"], scopes=data.get("scopes"), space_id=data.get("spaceId"), origin=origin_of(request)
+            actor=actor_of(request),
+            name=data["name"],
+            scopes=data.get("scopes"),
+            space_id=data.get("spaceId"),
+            rate_limit=data["rateLimitRequests"],
+            origin=origin_of(request),
         )
-        return Response({"apiKey": ApiKeySerializer(key).data, "key": secret}, status=201, headers={"Cache-Control": "no-store"})
+        return Response({**ApiKeySerializer(key).data, "key": secret}, status=201, headers={"Cache-Control": "no-store"})
 
 
 class ApiKeyView(UserView):
@@ -158,8 +162,13 @@ class ApiKeyView(UserView):
         return success()
 
 
-class ApiKeyValidateView(ServiceView):
-    @extend_schema(request=ApiKeyValidateInput, responses={200: ApiKeyValidationSerializer, **ERRORS}, tags=["api-keys"])
+class ApiKeyValidateView(PublicView):
+    """No credential (the speech services send none) and always 200 (PLATFORM.md §5): a body
+    that names no usable key is answered like an unknown key."""
+
+    # Only a body that is not JSON at all is refused (400, by the parser).
+    @extend_schema(request=ApiKeyValidateInput, responses={200: ApiKeyValidationSerializer, 400: ERRORS[400]}, tags=["api-keys"])
     def post(self, request: Request) -> Response:
-        data = parsed(ApiKeyValidateInput, request)
-        return Response(services.api_key_validate(presented=data["apiKey"], scope=data.get("scope")))
+        data = ApiKeyValidateInput(data=request.data)
+        presented, scope = (data.validated_data["apiKey"], data.validated_data.get("scope")) if data.is_valid() else ("", None)
+        return Response(services.api_key_validate(presented=presented, scope=scope, origin=origin_of(request)))

@@ -32,6 +32,8 @@ class Space(models.Model):
     slug = models.SlugField(max_length=50, unique=True)
     type = models.CharField(max_length=16, choices=SpaceType.choices)
     metadata = models.JSONField(default=dict)
+    # The organization API's `logo`: a URL (or data URL) the clients show; empty when none.
+    logo = models.TextField(blank=True, default="")
     # Set on personal spaces only: the unique index makes "exactly one per user" a database fact,
     # and the cascade removes it with its user.
     personal_owner = models.OneToOneField(
@@ -75,7 +77,8 @@ class Invitation(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending"
         ACCEPTED = "accepted"
-        REVOKED = "revoked"
+        REJECTED = "rejected"
+        CANCELED = "canceled"
 
     id = models.CharField(primary_key=True, max_length=36, default=new_id, editable=False)
     space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="invitations")
@@ -83,8 +86,9 @@ class Invitation(models.Model):
     role = models.CharField(max_length=16, choices=MemberRole.choices)
     inviter = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    # The link carries the token; only its SHA-256 is kept.
-    token_hash = models.CharField(max_length=64, unique=True)
+    # Links now carry the invitation id (PLATFORM.md §4; acceptance checks the invitee's address).
+    # Invitations mailed before that carry a token, kept as its SHA-256 so those links still work.
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
@@ -120,3 +124,24 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class SingletonBootstrap(models.Model):
+    """That the sync singletons were provisioned (PLATFORM.md §10): a user's `userContext` (user set)
+    or a space's `kontextDoc` (space set). The documents live in the sync service; this service
+    only remembers that the bootstrap happened, once per user and once per space."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    space = models.OneToOneField(Space, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, space__isnull=True) | Q(user__isnull=True, space__isnull=False),
+                name="spaces_bootstrap_user_or_space",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"bootstrap of {self.user_id or self.space_id}"

@@ -4,7 +4,7 @@ from django.db.models import Q
 
 from accounts.models import User
 from core.personal_data import eraser, erasure_blocker, exporter, on_user_created, summary
-from spaces.models import ApiKey, Invitation, Membership, Space
+from spaces.models import ApiKey, Invitation, Membership, SingletonBootstrap, Space
 from spaces.services import personal_space_create, spaces_blocking_deletion, spaces_release
 
 
@@ -41,6 +41,12 @@ def api_keys(user: User) -> list[Any]:
         .order_by("created_at")
         .values("name", "prefix", "scopes", "space_id", "created_at", "last_used_at", "revoked_at")
     )
+
+
+@exporter("singletonsBootstrappedAt", SingletonBootstrap)
+def singletons_bootstrapped_at(user: User) -> Any:
+    row = SingletonBootstrap.objects.filter(user=user).first()
+    return row.created_at if row else None
 
 
 @summary

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from spaces.models import ApiKey, Invitation, MemberRole, Membership, SpaceType
 from spaces.modules import ALL_MODULES, ALLOWLIST
+from spaces.services import API_KEY_DEFAULT_RATE_LIMIT, API_KEY_DEFAULT_SCOPES, API_KEY_PREFIX
 
 
 class SpaceSerializer(serializers.ModelSerializer[Membership]):
@@ -110,6 +111,7 @@ class MembershipLookupSerializer(serializers.Serializer[Any]):
 
 
 class MembershipItemSerializer(serializers.Serializer[Any]):
+    organizationId = serializers.CharField()
     spaceId = serializers.CharField()
     role = serializers.CharField()
 
@@ -120,31 +122,37 @@ class MembershipsLookupSerializer(serializers.Serializer[Any]):
 
 
 class ApiKeySerializer(serializers.ModelSerializer[ApiKey]):
-    """Never the key, never its hash: the prefix is what people recognise it by."""
+    """PLATFORM.md §5. Never the key, never its hash: the prefix is what people recognise it by."""
 
-    spaceId = serializers.CharField(source="space_id", allow_null=True)
-    rateLimit = serializers.IntegerField(source="rate_limit")
+    keyPrefix = serializers.SerializerMethodField(help_text="`sk_live_` and the key's first 8 hex digits")
+    rateLimitRequests = serializers.IntegerField(source="rate_limit")
     createdAt = serializers.DateTimeField(source="created_at")
     lastUsedAt = serializers.DateTimeField(source="last_used_at", allow_null=True)
     revokedAt = serializers.DateTimeField(source="revoked_at", allow_null=True)
 
     class Meta:
         model = ApiKey
-        fields = ("id", "name", "prefix", "scopes", "spaceId", "rateLimit", "createdAt", "lastUsedAt", "revokedAt")
+        fields: tuple[str, ...] = ("id", "name", "keyPrefix", "scopes", "rateLimitRequests", "createdAt", "lastUsedAt", "revokedAt")
+
+    def get_keyPrefix(self, key: ApiKey) -> str:  # noqa: N802 - the wire name
+        return API_KEY_PREFIX + key.prefix
 
 
-class ApiKeyListSerializer(serializers.Serializer[Any]):
-    apiKeys = ApiKeySerializer(many=True)
+class ApiKeyCreatedSerializer(ApiKeySerializer):
+    """The row, flat, plus the secret: shown this once."""
 
-
-class ApiKeyCreatedSerializer(serializers.Serializer[Any]):
-    apiKey = ApiKeySerializer()
     key = serializers.CharField()
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = (*ApiKeySerializer.Meta.fields, "key")
 
 
 class ApiKeyCreateInput(serializers.Serializer[Any]):
     name = serializers.CharField(min_length=1, max_length=100)
-    scopes = serializers.ListField(child=serializers.RegexField(r"^[a-z0-9:_-]{1,50}$"), required=False, max_length=50)
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=API_KEY_DEFAULT_SCOPES), required=False, min_length=1, max_length=len(API_KEY_DEFAULT_SCOPES)
+    )
+    rateLimitRequests = serializers.IntegerField(required=False, min_value=1, max_value=100_000, default=API_KEY_DEFAULT_RATE_LIMIT)
     spaceId = serializers.CharField(required=False, max_length=36)
 
 
@@ -155,8 +163,9 @@ class ApiKeyValidateInput(serializers.Serializer[Any]):
 
 class ApiKeyValidationSerializer(serializers.Serializer[Any]):
     valid = serializers.BooleanField()
-    reason = serializers.CharField(required=False)
+    error = serializers.CharField(required=False, help_text="invalid, revoked, scope_denied or rate_limited")
     userId = serializers.CharField(required=False)
     spaceId = serializers.CharField(required=False, allow_null=True)
     scopes = serializers.ListField(child=serializers.CharField(), required=False)
-    rateLimit = serializers.DictField(required=False)
+    rateLimit = serializers.DictField(required=False, help_text="{requests, window (seconds), remaining}")
+    retryAfterSec = serializers.IntegerField(required=False)

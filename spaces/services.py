@@ -12,12 +12,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from accounts.models import Tier, User
+from accounts.models import Session, Tier, User
 from core import ratelimit
 from core.errors import ApiError, ErrorCode
 from core.origin import Origin
 from core.ratelimit import Limit
-from core.secrets import new_token, token_hash
+from core.secrets import token_hash
 from core.services import security_event_record
 from core.text import normalise_email
 from mail.services import mail_enqueue
@@ -48,6 +48,7 @@ SLUG_BASE_MAX = 30
 INVITATION_LIFETIME = timedelta(days=7)
 API_KEY_DEFAULT_SCOPES = ("stt", "tts")
 API_KEY_LAST_USED_PRECISION = timedelta(minutes=1)
+MEMBER_ID_DIGITS = 18  # longer numbers overflow the integer key: no member has such an id
 
 
 # --- slugs --------------------------------------------------------------------------------------
@@ -128,13 +129,28 @@ def _owner_count(space: Space) -> int:
     return Membership.objects.filter(space=space, role=MemberRole.OWNER).count()
 
 
+def active_membership_of(*, actor: User, session_id: str | None) -> Membership:
+    """The actor's membership in the space the session chose with `space_activate`. A space the
+    actor has left since is no longer active."""
+    active = Session.objects.filter(pk=session_id, user=actor).values_list("active_space_id", flat=True).first()
+    membership = Membership.objects.select_related("space", "user").filter(space_id=active, user=actor).first() if active else None
+    if membership is None:
+        raise ApiError(ErrorCode.NO_ACTIVE_ORGANIZATION)
+    return membership
+
+
+def membership_in(*, actor: User, session_id: str | None, space_id: str | None) -> Membership:
+    """The organization API names a space, or means the session's active one when it names none."""
+    return membership_of(actor, space_id) if space_id else active_membership_of(actor=actor, session_id=session_id)
+
+
 # --- spaces -------------------------------------------------------------------------------------
-def space_create(*, actor: User, name: str, space_type: str, slug: str | None, metadata: Any, origin: Origin) -> Membership:
+def space_create(*, actor: User, name: str, space_type: str, slug: str | None, metadata: Any, origin: Origin, logo: str = "") -> Membership:
     if space_type == SpaceType.PERSONAL:
         raise ApiError(ErrorCode.VALIDATION, fields={"type": ["A personal space is created with the account."]})
     checked = _validated_metadata(metadata, space_type)
     with transaction.atomic():
-        space = Space(name=name, type=space_type, metadata=checked)
+        space = Space(name=name, type=space_type, metadata=checked, logo=logo)
         if slug:
             if slug in RESERVED_SLUGS or Space.objects.filter(slug=slug).exists():
                 raise ApiError(ErrorCode.VALIDATION, fields={"slug": ["This slug is taken."]})
@@ -147,6 +163,34 @@ def space_create(*, actor: User, name: str, space_type: str, slug: str | None, m
     return membership
 
 
+def space_create_active(
+    *, actor: User, session_id: str | None, name: str, slug: str | None, logo: str, metadata: Any, origin: Origin
+) -> Membership:
+    """The organization API's create: the type rides in `metadata.type`, and the new space
+    becomes the session's active one."""
+    space_type = metadata.get("type") if isinstance(metadata, dict) else None
+    if space_type not in SpaceType.values or space_type == SpaceType.PERSONAL:
+        creatable = ", ".join(value for value in SpaceType.values if value != SpaceType.PERSONAL)
+        raise ApiError(ErrorCode.SPACE_METADATA_INVALID, f"metadata.type must be one of {creatable}.")
+    with transaction.atomic():
+        membership = space_create(actor=actor, name=name, space_type=space_type, slug=slug, metadata=metadata, logo=logo, origin=origin)
+        space_activate(actor=actor, session_id=session_id, space_id=membership.space_id, origin=origin)
+    return membership
+
+
+def space_activate(*, actor: User, session_id: str | None, space_id: str | None, origin: Origin) -> Membership | None:
+    """Stores the session's active space for later requests; None clears it. Only a member may
+    choose a space (the organization API answers 403 there, PLATFORM.md §4)."""
+    membership = None
+    if space_id is not None:
+        membership = Membership.objects.select_related("space", "user").filter(space_id=space_id, user=actor).first()
+        if membership is None:
+            raise ApiError(ErrorCode.FORBIDDEN, "You are not a member of this space.")
+    if not Session.objects.filter(pk=session_id, user=actor).update(active_space_id=space_id or ""):
+        raise ApiError(ErrorCode.UNAUTHORIZED)
+    return membership
+
+
 def space_update(*, actor: User, space_id: str, changes: dict[str, Any], origin: Origin) -> Membership:
     with transaction.atomic():
         membership = membership_of(actor, space_id)
@@ -155,7 +199,11 @@ def space_update(*, actor: User, space_id: str, changes: dict[str, Any], origin:
         if "type" in changes and changes["type"] != space.type:
             raise ApiError(ErrorCode.SPACE_METADATA_INVALID, "The type of a space cannot change.")
         if "metadata" in changes:
-            space.metadata = _validated_metadata(changes["metadata"], space.type)
+            metadata = changes["metadata"]
+            # The type is fixed: naming another is refused, leaving it out keeps it.
+            if isinstance(metadata, dict) and "type" not in metadata:
+                metadata = {**metadata, "type": space.type}
+            space.metadata = _validated_metadata(metadata, space.type)
         if "name" in changes:
             space.name = changes["name"]
         if changes.get("slug") and changes["slug"] != space.slug:
@@ -219,6 +267,21 @@ def member_remove(*, actor: User, space_id: str, member_id: int, origin: Origin)
         )
 
 
+def member_remove_by_reference(*, actor: User, space_id: str, reference: str, origin: Origin) -> Membership:
+    """The organization API names the member by member id, user id or email; the rules are
+    member_remove's. Answers the membership as it was."""
+    with transaction.atomic():
+        membership_of(actor, space_id)
+        named = Q(user_id=reference) | Q(user__email=normalise_email(reference))
+        if reference.isdecimal() and len(reference) <= MEMBER_ID_DIGITS:
+            named |= Q(pk=int(reference))
+        target = Membership.objects.select_related("user").filter(named, space_id=space_id).first()
+        if target is None:
+            raise ApiError(ErrorCode.NOT_FOUND)
+        member_remove(actor=actor, space_id=space_id, member_id=target.pk, origin=origin)
+    return target
+
+
 # --- invitations ----------------------------------------------------------------------------------
 def invitation_create(*, actor: User, space_id: str, email: str, role: str, origin: Origin) -> Invitation:
     with transaction.atomic():
@@ -228,13 +291,11 @@ def invitation_create(*, actor: User, space_id: str, email: str, role: str, orig
             raise ApiError(ErrorCode.FORBIDDEN, "A personal space has no other members.")
         if role == MemberRole.OWNER and mine.role != MemberRole.OWNER:
             raise ApiError(ErrorCode.FORBIDDEN)
-        token = new_token()
         invitation = Invitation.objects.create(
             space=mine.space,
             email=normalise_email(email),
             role=role,
             inviter=actor,
-            token_hash=token_hash(token),
             expires_at=timezone.now() + INVITATION_LIFETIME,
         )
         invitee = User.objects.filter(email=invitation.email).first()
@@ -246,7 +307,8 @@ def invitation_create(*, actor: User, space_id: str, email: str, role: str, orig
             context={
                 "inviter": actor.name or actor.email,
                 "space": mine.space.name,
-                "link": f"{settings.BASE_URL}/accept-invitation?id={token}",
+                # The web app's page; the id is no secret: only the invitee, signed in, may use it.
+                "link": f"{settings.WEB_APP_URL}/accept-invitation?id={invitation.id}",
             },
         )
         security_event_record(
@@ -258,29 +320,96 @@ def invitation_create(*, actor: User, space_id: str, email: str, role: str, orig
     return invitation
 
 
-def invitation_accept(*, actor: User, token: str, origin: Origin) -> Membership:
-    """The invitee, signed in with the verified address it was sent to, joins. Twice is a no-op."""
+def _invitee_invitation(actor: User, reference: str, *, lock: bool) -> Invitation:
+    """The invitation sent to the actor's verified address, by its id or by the token of a link
+    mailed before links carried the id. Anyone else learns nothing."""
+    # Only the invitation row is locked: the joined inviter and owner may be absent (outer joins).
+    invitations = Invitation.objects.select_for_update(of=("self",)) if lock else Invitation.objects.all()
+    invitation = (
+        invitations.select_related("space", "space__personal_owner", "inviter")
+        .filter(Q(pk=reference) | Q(token_hash=token_hash(reference)))
+        .first()
+    )
+    if invitation is None or invitation.email != actor.email or not actor.email_verified:
+        raise ApiError(ErrorCode.NOT_FOUND)
+    return invitation
+
+
+def invitation_of_invitee(*, actor: User, invitation_id: str) -> Invitation:
+    return _invitee_invitation(actor, invitation_id, lock=False)
+
+
+def _require_open(invitation: Invitation) -> None:
+    if invitation.status != Invitation.Status.PENDING:
+        raise ApiError(ErrorCode.NOT_FOUND, "This invitation is no longer open.")
+
+
+def invitation_join(*, actor: User, reference: str, origin: Origin) -> tuple[Invitation, Membership]:
+    """The invitee joins with the invited role. Twice is a no-op; a canceled, rejected or used
+    invitation is gone."""
     with transaction.atomic():
-        invitation = Invitation.objects.select_for_update().select_related("space").filter(token_hash=token_hash(token)).first()
-        if (
-            invitation is None
-            or invitation.status == Invitation.Status.REVOKED
-            or invitation.email != actor.email
-            or not actor.email_verified
-        ):
-            raise ApiError(ErrorCode.NOT_FOUND)
-        existing = Membership.objects.select_related("space").filter(space=invitation.space, user=actor).first()
-        if existing is not None:
-            return existing
-        if invitation.expires_at <= timezone.now():
-            raise ApiError(ErrorCode.TOKEN_EXPIRED)
-        membership = Membership.objects.create(space=invitation.space, user=actor, role=invitation.role)
+        invitation = _invitee_invitation(actor, reference, lock=True)
+        existing = Membership.objects.select_related("space", "user").filter(space=invitation.space, user=actor).first()
+        if invitation.status == Invitation.Status.ACCEPTED and existing is not None:
+            return invitation, existing
+        _require_open(invitation)
+        if existing is None and invitation.expires_at <= timezone.now():
+            raise ApiError(ErrorCode.TOKEN_EXPIRED, "This invitation has expired.")
+        membership = existing or Membership.objects.create(space=invitation.space, user=actor, role=invitation.role)
         invitation.status = Invitation.Status.ACCEPTED
         invitation.accepted_at = timezone.now()
         invitation.accepted_by = actor
         invitation.save(update_fields=["status", "accepted_at", "accepted_by"])
-        security_event_record(type="MEMBER_JOINED", user_id=actor.id, origin=origin, metadata={"spaceId": invitation.space_id})
-    return membership
+        security_event_record(
+            type="MEMBER_JOINED", user_id=actor.id, origin=origin, metadata={"spaceId": invitation.space_id, "invitationId": invitation.id}
+        )
+    return invitation, membership
+
+
+def invitation_accept(*, actor: User, token: str, origin: Origin) -> Membership:
+    """The mailed link's door (the accept page, /api/v1/spaces): its `id` is the invitation id,
+    or the token of an older link."""
+    return invitation_join(actor=actor, reference=token, origin=origin)[1]
+
+
+def invitation_reject(*, actor: User, invitation_id: str, origin: Origin) -> Invitation:
+    """The invitee declines; twice is a no-op."""
+    with transaction.atomic():
+        invitation = _invitee_invitation(actor, invitation_id, lock=True)
+        if invitation.status == Invitation.Status.REJECTED:
+            return invitation
+        _require_open(invitation)
+        invitation.status = Invitation.Status.REJECTED
+        invitation.save(update_fields=["status"])
+        security_event_record(
+            type="INVITATION_REJECTED",
+            user_id=actor.id,
+            origin=origin,
+            metadata={"spaceId": invitation.space_id, "invitationId": invitation.id},
+        )
+    return invitation
+
+
+def invitation_cancel(*, actor: User, invitation_id: str, origin: Origin) -> Invitation:
+    """Owners and admins of the space withdraw a pending invitation; twice is a no-op."""
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().filter(pk=invitation_id).first()
+        if invitation is None:
+            raise ApiError(ErrorCode.NOT_FOUND)
+        _require_role(membership_of(actor, invitation.space_id), MemberRole.OWNER, MemberRole.ADMIN)
+        if invitation.status == Invitation.Status.CANCELED:
+            return invitation
+        if invitation.status != Invitation.Status.PENDING:
+            raise ApiError(ErrorCode.VALIDATION, "Only a pending invitation can be canceled.")
+        invitation.status = Invitation.Status.CANCELED
+        invitation.save(update_fields=["status"])
+        security_event_record(
+            type="INVITATION_CANCELED",
+            user_id=actor.id,
+            origin=origin,
+            metadata={"spaceId": invitation.space_id, "invitationId": invitation.id},
+        )
+    return invitation
 
 
 # --- leaving the platform ---------------------------------------------------------------------------
@@ -302,9 +431,21 @@ def spaces_release(*, user: User) -> None:
 
 # --- API keys -------------------------------------------------------------------------------------
 API_KEY_PREFIX = "sk_live_"
+API_KEY_DEFAULT_RATE_LIMIT = 60
+# Per calling address, for the unauthenticated validate route. The speech services validate every
+# user's key from one address, so this is far above one key's limit: it only stops a flood.
+API_KEY_VALIDATE_LIMIT = Limit("api-key-validate", 1200, 60)
 
 
-def api_key_create(*, actor: User, name: str, scopes: list[str] | None, space_id: str | None, origin: Origin) -> tuple[ApiKey, str]:
+def api_key_create(
+    *,
+    actor: User,
+    name: str,
+    scopes: list[str] | None,
+    space_id: str | None,
+    origin: Origin,
+    rate_limit: int = API_KEY_DEFAULT_RATE_LIMIT,
+) -> tuple[ApiKey, str]:
     space = membership_of(actor, space_id).space if space_id else None
     secret = secrets.token_hex(32)
     with transaction.atomic():
@@ -315,6 +456,7 @@ def api_key_create(*, actor: User, name: str, scopes: list[str] | None, space_id
             prefix=secret[:8],
             key_hash=token_hash(API_KEY_PREFIX + secret),
             scopes=list(scopes) if scopes is not None else list(API_KEY_DEFAULT_SCOPES),
+            rate_limit=rate_limit,
         )
         security_event_record(type="API_KEY_CREATED", user_id=actor.id, origin=origin, metadata={"apiKeyId": key.id})
     return key, API_KEY_PREFIX + secret
@@ -329,22 +471,28 @@ def api_key_revoke(*, actor: User, key_id: str, origin: Origin) -> None:
             security_event_record(type="API_KEY_REVOKED", user_id=actor.id, origin=origin, metadata={"apiKeyId": key.id})
 
 
-def api_key_validate(*, presented: str, scope: str | None) -> dict[str, Any]:
-    """For sibling services. The lookup is by the hash of what was presented, so no secret is
-    compared in Python; the per-key rate limit counts in the shared cache."""
+def api_key_validate(*, presented: str, scope: str | None, origin: Origin) -> dict[str, Any]:
+    """For the speech services, which send no credential of their own (PLATFORM.md §5): always
+    an answer, never an error, with the reason in `error`. The lookup is by the hash of what was
+    presented, so no secret is compared in Python; both rate limits count in the shared cache.
+    A flood from one address is told `rate_limited` like a key over its own limit: the caller
+    must refuse the request either way, and `retryAfterSec` says when to try again."""
+    flood = ratelimit.hit(API_KEY_VALIDATE_LIMIT, origin.ip_key)
+    if not flood.allowed:
+        return {"valid": False, "error": "rate_limited", "retryAfterSec": flood.retry_after}
     if not presented.startswith(API_KEY_PREFIX):
-        return {"valid": False, "reason": "invalid"}
+        return {"valid": False, "error": "invalid"}
     key = ApiKey.objects.filter(key_hash=token_hash(presented)).select_related("user").first()
     if key is None or not key.user.is_active:
-        return {"valid": False, "reason": "invalid"}
+        return {"valid": False, "error": "invalid"}
     if key.revoked_at is not None:
-        return {"valid": False, "reason": "revoked"}
+        return {"valid": False, "error": "revoked"}
     if scope is not None and scope not in key.scopes:
-        return {"valid": False, "reason": "scope_denied"}
+        return {"valid": False, "error": "scope_denied"}
     decision = ratelimit.hit(Limit(f"api-key:{key.pk}", key.rate_limit, key.rate_window_seconds), key.pk)
-    rate_limit = {"limit": key.rate_limit, "windowSec": key.rate_window_seconds, "remaining": max(key.rate_limit - decision.count, 0)}
+    rate_limit = {"requests": key.rate_limit, "window": key.rate_window_seconds, "remaining": max(key.rate_limit - decision.count, 0)}
     if not decision.allowed:
-        return {"valid": False, "reason": "rate_limited", "rateLimit": rate_limit | {"retryAfterSec": decision.retry_after}}
+        return {"valid": False, "error": "rate_limited", "retryAfterSec": decision.retry_after, "rateLimit": rate_limit}
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at >= API_KEY_LAST_USED_PRECISION:
         # At most one write a minute per key, however busy it is.
