@@ -33,9 +33,11 @@ lock: $(UV_STAMP)
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
-## Serve on http://localhost:8000 with autoreload, on the embedded SQLite database by default.
+## Serve on http://localhost:$(PORT) with autoreload, on the embedded SQLite database by default
+## (the platform's local setup expects `make run PORT=3001`; BASE_URL follows the port).
+PORT ?= 8000
 run: migrate
-	$(BIN)/python manage.py runserver 0.0.0.0:8000
+	BASE_URL=$${BASE_URL:-http://localhost:$(PORT)} $(BIN)/python manage.py runserver 0.0.0.0:$(PORT)
 
 ## Lint, format check, the layers contract, type check, then the whole test suite.
 test: lint typecheck pytest

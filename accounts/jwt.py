@@ -59,7 +59,7 @@ class LoadedKey:
     public: Ed25519PublicKey
 
     def backend(self) -> TokenBackend:
-        return _backend_for(self, settings.JWT_AUDIENCE, settings.BASE_URL)
+        return _backend_for(self, settings.JWT_AUDIENCE, settings.JWT_ISSUER)
 
 
 class _KidTokenBackend(TokenBackend):

@@ -68,6 +68,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     locale = models.CharField(max_length=8, default="de")
     two_factor_enabled = models.BooleanField(default=False)
     onboarding_completed_at = models.DateTimeField(null=True, blank=True)
+    # Whether the platform's feedback board shows this person's name instead of a pseudonym.
+    feedback_show_real_name = models.BooleanField(default=False)
     deleted_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
@@ -112,6 +114,12 @@ class Session(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True, default="")
     method = models.CharField(max_length=32, default="password")
+    # The browser cookie bound to this sign-in (PLATFORM.md §9), stored as its SHA-256 only.
+    cookie_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    # The space the caller chose with organization/set-active; ids only, the spaces app sits above.
+    active_space_id = models.CharField(max_length=36, blank=True, default="")
+    device_id = models.CharField(max_length=128, blank=True, default="")
+    device_name = models.CharField(max_length=200, blank=True, default="")
 
     objects = RevocableQuerySet.as_manager()
 

@@ -1,30 +1,26 @@
 """The operator console's REST API: /api/v1/admin (admins by role, with a Bearer token)."""
 
-from typing import Any
-
 from drf_spectacular.utils import extend_schema
-from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import selectors as account_selectors
 from accounts.authentication import actor_of
-from accounts.models import Role, User
-from accounts.serializers import AdminStatsSerializer, AdminUserListSerializer, DataSummarySerializer, UserListQuery, UserSerializer
+from accounts.models import User
+from accounts.permissions import AdminView
+from accounts.serializers import (
+    AdminStatsSerializer,
+    AdminUserListSerializer,
+    AdminUserSerializer,
+    DataDeletionSerializer,
+    DataSummarySerializer,
+    UserListQuery,
+)
 from console import selectors, services
-from core.api import ERRORS, UserView, success
+from core.api import ERRORS, success
 from core.errors import ApiError, ErrorCode
 from core.origin import origin_of
 from core.serializers import SuccessSerializer
-
-
-class IsAdminRole(BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return isinstance(request.user, User) and request.user.role == Role.ADMIN
-
-
-class AdminView(UserView):
-    permission_classes = (IsAuthenticated, IsAdminRole)
 
 
 def _target(user_id: str) -> User:
@@ -37,7 +33,7 @@ def _target(user_id: str) -> User:
 class AdminStatsView(AdminView):
     @extend_schema(responses={200: AdminStatsSerializer, **ERRORS}, tags=["admin"])
     def get(self, request: Request) -> Response:
-        return Response(selectors.admin_stats())
+        return Response(AdminStatsSerializer(selectors.admin_stats()).data)
 
 
 class AdminUsersView(AdminView):
@@ -47,7 +43,7 @@ class AdminUsersView(AdminView):
         query.is_valid(raise_exception=True)
         page, limit = query.validated_data["page"], query.validated_data["limit"]
         users, total = selectors.users_page(search=query.validated_data["search"], page=page, limit=limit)
-        return Response({"users": UserSerializer(users, many=True).data, "page": page, "limit": limit, "total": total})
+        return Response({"users": AdminUserSerializer(users, many=True).data, "total": total, "page": page, "limit": limit})
 
 
 class AdminUserDataView(AdminView):
@@ -55,10 +51,10 @@ class AdminUserDataView(AdminView):
     def get(self, request: Request, user_id: str) -> Response:
         return Response(DataSummarySerializer(account_selectors.data_summary(user=_target(user_id))).data)
 
-    @extend_schema(responses={200: SuccessSerializer, **ERRORS}, tags=["admin"])
+    @extend_schema(responses={200: DataDeletionSerializer, **ERRORS}, tags=["admin"])
     def delete(self, request: Request, user_id: str) -> Response:
-        services.user_erase(operator=actor_of(request), target=_target(user_id), origin=origin_of(request))
-        return success()
+        answer = services.user_erase(operator=actor_of(request), target=_target(user_id), origin=origin_of(request))
+        return Response(DataDeletionSerializer(answer).data)
 
 
 class AdminUnlockView(AdminView):

@@ -66,8 +66,11 @@ def user_role_tier_set(*, operator: User, target: User, role: str | None, tier: 
         _admin_event(operator, target, "set_role_tier", origin, **changes)
 
 
-def user_erase(*, operator: User, target: User, origin: Origin) -> None:
+def user_erase(*, operator: User, target: User, origin: Origin) -> dict[str, Any]:
+    """The erasure's answer is the owner's own (PLATFORM.md §6)."""
     target_id, target_email = target.id, target.email  # the instance loses its pk on delete
-    with transaction.atomic():
-        account_erase(user=target, event_metadata={"byOperator": operator.id})
-        _admin_event(operator, None, "delete_user", origin, targetId=target_id, targetEmail=target_email)
+    return account_erase(
+        user=target,
+        event_metadata={"byOperator": operator.id},
+        also=lambda: _admin_event(operator, None, "delete_user", origin, targetId=target_id, targetEmail=target_email),
+    )

@@ -57,6 +57,7 @@ class ErrorCode(Enum):
     GRANT_NOT_CONFIGURED = (503, False, "Mission grants are not configured.")
     SPACE_METADATA_INVALID = (400, False, "The space metadata is invalid.")
     SPACE_PERSONAL_UNDELETABLE = (403, False, "A personal space cannot be deleted.")
+    NO_ACTIVE_ORGANIZATION = (400, False, "No space is active in this session.")
     MODULE_NOT_ALLOWED = (403, False, "This module is not allowed in this space.")
 
     @property
@@ -96,7 +97,8 @@ class ApiError(Exception):
 
 
 def error_body(error: ApiError) -> dict[str, Any]:
-    body: dict[str, Any] = {"error": error.code.name, "message": error.message, "status": error.status}
+    # `code` repeats `error`: the platform's vault and grant clients switch on `code` (PLATFORM.md §0).
+    body: dict[str, Any] = {"error": error.code.name, "code": error.code.name, "message": error.message, "status": error.status}
     if error.fields:
         body["fields"] = error.fields
     if error.retry_after is not None:

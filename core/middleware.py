@@ -65,14 +65,17 @@ class ApiHeadersMiddleware:
         allowed = origin is not None and origin in settings.CORS_ORIGINS
         if allowed and request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
             response = HttpResponse(status=204)
-            response["Access-Control-Allow-Methods"] = "GET, POST, PATCH, DELETE, OPTIONS"
-            response["Access-Control-Allow-Headers"] = "Authorization, Content-Type, X-Request-Id"
+            response["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+            # Named one by one: "*" does not count for requests with credentials.
+            response["Access-Control-Allow-Headers"] = "Authorization, Content-Type, X-Service-Key, X-App-Id, X-Request-Id"
             response["Access-Control-Max-Age"] = "600"
         else:
             response = self.get_response(request)
         if allowed:
             response["Access-Control-Allow-Origin"] = str(origin)
             response["Access-Control-Allow-Credentials"] = "true"
+            # The export's filename, the lockout countdown and the request id, readable by the web app.
+            response["Access-Control-Expose-Headers"] = "Content-Disposition, Retry-After, X-Request-Id"
         response["Vary"] = ", ".join(filter(None, [response.get("Vary"), "Origin"]))
         if "Cache-Control" not in response:
             response["Cache-Control"] = "no-store"

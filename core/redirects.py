@@ -12,6 +12,20 @@ def allowed_redirect_hosts() -> set[str]:
     return {host for host in hosts if host}
 
 
+def trusted_origins() -> set[str]:
+    """The web origins the service trusts with cookies (CSRF) and redirects: CORS_ORIGINS and its own."""
+    return {origin.rstrip("/") for origin in [*settings.CORS_ORIGINS, settings.BASE_URL] if origin}
+
+
+def request_origin(request: HttpRequest) -> str | None:
+    """The Origin header, else the origin of the Referer (scheme://host[:port])."""
+    origin = request.headers.get("Origin")
+    if origin and origin != "null":
+        return origin.rstrip("/")
+    referer = urlsplit(request.headers.get("Referer", ""))
+    return f"{referer.scheme}://{referer.netloc}" if referer.scheme and referer.netloc else None
+
+
 def safe_next(request: HttpRequest, candidate: str | None) -> str:
     """Only to our own pages or an allowed origin; anything else lands on the default page."""
     if candidate and url_has_allowed_host_and_scheme(
@@ -19,3 +33,15 @@ def safe_next(request: HttpRequest, candidate: str | None) -> str:
     ):
         return candidate
     return DEFAULT_PAGE
+
+
+def trusted_target(candidate: str | None) -> str:
+    """A redirect target a caller named (sourceAppUrl, redirectTo, callbackURL): kept when it is a
+    relative path or lies on a trusted origin, else the web app."""
+    if candidate:
+        parts = urlsplit(candidate)
+        if not parts.scheme and not parts.netloc and candidate.startswith("/") and not candidate.startswith("//"):
+            return candidate
+        if parts.scheme in ("http", "https") and f"{parts.scheme}://{parts.netloc}" in trusted_origins():
+            return candidate
+    return str(settings.WEB_APP_URL)

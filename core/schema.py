@@ -23,3 +23,25 @@ class BearerScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-c
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+
+class SessionCookieScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    target_class = "accounts.authentication.CookieAuthentication"
+    name = "sessionCookie"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        # The name over https is __Secure-mana.session_token (accounts.session_cookie).
+        return {"type": "apiKey", "in": "cookie", "name": "mana.session_token"}
+
+
+class BearerOrSessionCookieScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    """Either of the two schemes above; it defines no component of its own."""
+
+    target_class = "accounts.authentication.CookieOrBearerAuthentication"
+    name: list[str] = []
+
+    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[str]]]:
+        return [{"bearer": []}, {"sessionCookie": []}]
+
+    def get_security_definition(self, auto_schema: Any) -> list[dict[str, str]]:
+        return []

@@ -8,6 +8,7 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
         # Declared here because a field called `fields` would shadow Serializer.fields.
         return {
             "error": serializers.CharField(),
+            "code": serializers.CharField(help_text="The same as `error`: what the platform's clients switch on."),
             "message": serializers.CharField(),
             "status": serializers.IntegerField(),
             "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False),

@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.browser_session import browser_sign_in, page_user
-from accounts.device_cookie import device_cookie_set
 from accounts.services.tokens import SignIn
+from accounts.session_cookie import sign_in_cookies_set
 from core.errors import ApiError, ErrorCode
 
 
@@ -34,7 +34,7 @@ def login_required_page(view: Callable[..., HttpResponse]) -> Callable[..., Http
 def start_browser_session(request: HttpRequest, sign_in: SignIn, next_url: str) -> HttpResponseRedirect:
     browser_sign_in(request, sign_in)
     response = HttpResponseRedirect(next_url)
-    device_cookie_set(response, sign_in.device_token)
+    sign_in_cookies_set(response, sign_in)
     return response
 
 

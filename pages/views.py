@@ -12,10 +12,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.browser_session import SESSION_LINK, browser_sign_in, page_user
-from accounts.device_cookie import device_cookie_set, device_token_from
+from accounts.device_cookie import device_token_from
 from accounts.models import User
 from accounts.selectors import sessions_active
 from accounts.services import magic_link, passwords, profile, registration, sessions, signin, two_factor
+from accounts.session_cookie import sign_in_cookies_set
 from core.errors import ApiError, ErrorCode, classify, error_response
 from core.origin import origin_of
 from core.parsers import loads as strict_json
@@ -80,7 +81,7 @@ def passkey_login(request: HttpRequest) -> HttpResponse:
     next_url = safe_next(request, body.get("next"))
     browser_sign_in(request, sign_in)
     response = JsonResponse({"redirect": next_url})
-    device_cookie_set(response, sign_in.device_token)
+    sign_in_cookies_set(response, sign_in)
     return response
 
 

@@ -5,7 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.common import sign_in_response
-from accounts.authentication import actor_of
+from accounts.authentication import CookieOrBearerAuthentication, actor_of
 from accounts.serializers import SignInSerializer
 from core.api import ERRORS, PublicView, UserView, parsed, success
 from core.origin import origin_of
@@ -16,7 +16,6 @@ from passkeys.serializers import (
     CapabilitySerializer,
     CeremonyInput,
     PasskeyEnvelopeSerializer,
-    PasskeyListSerializer,
     PasskeySerializer,
     RegisterVerifyInput,
     RenameInput,
@@ -34,12 +33,16 @@ class CapabilityView(PublicView):
 
 
 class RegisterOptionsView(UserView):
+    authentication_classes = (CookieOrBearerAuthentication,)  # B (+C), PLATFORM.md §2
+
     @extend_schema(request=None, responses={200: OPTIONS_SCHEMA, **ERRORS}, tags=["passkeys"])
     def post(self, request: Request) -> Response:
         return Response(services.registration_options(actor=actor_of(request)), headers={"Cache-Control": "no-store"})
 
 
 class RegisterVerifyView(UserView):
+    authentication_classes = (CookieOrBearerAuthentication,)
+
     @extend_schema(request=RegisterVerifyInput, responses={201: PasskeyEnvelopeSerializer, **ERRORS}, tags=["passkeys"])
     def post(self, request: Request) -> Response:
         data = parsed(RegisterVerifyInput, request)
@@ -66,10 +69,10 @@ class AuthenticateVerifyView(PublicView):
 
 
 class PasskeyListView(UserView):
-    @extend_schema(responses={200: PasskeyListSerializer, **ERRORS}, tags=["passkeys"])
+    @extend_schema(responses={200: PasskeySerializer(many=True), **ERRORS}, tags=["passkeys"])
     def get(self, request: Request) -> Response:
         services.require_enabled()
-        return Response({"passkeys": PasskeySerializer(selectors.passkeys_of(actor=actor_of(request)), many=True).data})
+        return Response(PasskeySerializer(selectors.passkeys_of(actor=actor_of(request)), many=True).data)
 
 
 class PasskeyView(UserView):

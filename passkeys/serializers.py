@@ -7,23 +7,22 @@ from passkeys.services import NAME_MAX
 
 
 class PasskeySerializer(serializers.ModelSerializer[Passkey]):
-    createdAt = serializers.DateTimeField(source="created_at")
-    lastUsedAt = serializers.DateTimeField(source="last_used_at", allow_null=True)
+    """PLATFORM.md §2: `friendlyName` is the name people gave it."""
+
+    friendlyName = serializers.CharField(source="name")
     deviceType = serializers.CharField(source="device_type")
     backedUp = serializers.BooleanField(source="backed_up")
+    createdAt = serializers.DateTimeField(source="created_at")
+    lastUsedAt = serializers.DateTimeField(source="last_used_at", allow_null=True)
 
     class Meta:
         model = Passkey
-        fields = ("id", "name", "createdAt", "lastUsedAt", "deviceType", "backedUp", "transports", "aaguid")
+        fields = ("id", "friendlyName", "deviceType", "backedUp", "createdAt", "lastUsedAt", "transports", "aaguid")
         read_only_fields = fields
 
 
 class PasskeyEnvelopeSerializer(serializers.Serializer[Any]):
     passkey = PasskeySerializer()
-
-
-class PasskeyListSerializer(serializers.Serializer[Any]):
-    passkeys = PasskeySerializer(many=True)
 
 
 class CapabilitySerializer(serializers.Serializer[Any]):
@@ -60,7 +59,7 @@ class RenameInput(serializers.Serializer[Any]):
     friendlyName = serializers.CharField(required=False, min_length=1, max_length=NAME_MAX)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        name = attrs.get("name") or attrs.get("friendlyName")
+        name = attrs.get("friendlyName") or attrs.get("name")
         if not name:
-            raise serializers.ValidationError({"name": ["This field is required."]})
+            raise serializers.ValidationError({"friendlyName": ["This field is required."]})
         return {"name": name}

@@ -67,7 +67,7 @@ def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
     body = dict(response.json())
     assert body["error"] == code
     assert body["status"] == status
-    assert set(body) <= {"error", "message", "status", "fields", "retryAfterSec"}
+    assert set(body) <= {"error", "code", "message", "status", "fields", "retryAfterSec"}
     return body
 
 

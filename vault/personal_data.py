@@ -20,12 +20,5 @@ def vault(user: User) -> dict[str, Any]:
 
 
 @summary
-def state(user: User) -> dict[str, Any]:
-    metadata = vault_metadata(user_id=user.id)
-    return {
-        "vault": {
-            "exists": metadata is not None,
-            "zeroKnowledge": bool(metadata and metadata["zero_knowledge"]),
-            "recoverySet": bool(metadata and metadata["recovery_set_at"]),
-        }
-    }
+def counts(user: User) -> dict[str, int]:
+    return {"vault": int(vault_metadata(user_id=user.id) is not None)}

@@ -5,16 +5,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import selectors
-from accounts.authentication import actor_of, session_id_of
+from accounts.authentication import CookieOrBearerAuthentication, actor_of, session_id_of
 from accounts.serializers import (
+    AccountDeleteInput,
     ChangeEmailInput,
     ChangePasswordInput,
     MessageSerializer,
-    PasswordInput,
     ProfileInput,
-    SecurityEventListSerializer,
+    ProfileSerializer,
     SecurityEventSerializer,
-    SessionListSerializer,
+    SecurityEventsQuery,
     SessionSerializer,
     TokenInput,
     UserEnvelopeSerializer,
@@ -27,9 +27,12 @@ from core.serializers import SuccessSerializer
 
 
 class ProfileView(UserView):
-    @extend_schema(responses={200: UserEnvelopeSerializer, **ERRORS}, tags=["auth"])
+    # The web app calls these with its cookie and whatever Bearer it stored (PLATFORM.md §1).
+    authentication_classes = (CookieOrBearerAuthentication,)
+
+    @extend_schema(responses={200: ProfileSerializer, **ERRORS}, tags=["auth"])
     def get(self, request: Request) -> Response:
-        return Response({"user": UserSerializer(actor_of(request)).data})
+        return Response(ProfileSerializer(actor_of(request)).data)
 
     @extend_schema(request=ProfileInput, responses={200: UserEnvelopeSerializer, **ERRORS}, tags=["auth"])
     def post(self, request: Request) -> Response:
@@ -38,11 +41,17 @@ class ProfileView(UserView):
 
 
 class ChangeEmailView(UserView):
+    authentication_classes = (CookieOrBearerAuthentication,)
+
     @extend_schema(request=ChangeEmailInput, responses={200: MessageSerializer, **ERRORS}, tags=["auth"])
     def post(self, request: Request) -> Response:
         data = parsed(ChangeEmailInput, request)
         profile.email_change_request(
-            actor=actor_of(request), new_email=data["newEmail"], password=data["password"], origin=origin_of(request)
+            actor=actor_of(request),
+            new_email=data["newEmail"],
+            password=data.get("password"),
+            session_id=session_id_of(request),
+            origin=origin_of(request),
         )
         return Response({"success": True, "message": "A confirmation link was sent to the new address."})
 
@@ -55,6 +64,8 @@ class ConfirmEmailChangeView(PublicView):
 
 
 class ChangePasswordView(UserView):
+    authentication_classes = (CookieOrBearerAuthentication,)
+
     @extend_schema(request=ChangePasswordInput, responses={200: SuccessSerializer, **ERRORS}, tags=["auth"])
     def post(self, request: Request) -> Response:
         data = parsed(ChangePasswordInput, request)
@@ -69,11 +80,13 @@ class ChangePasswordView(UserView):
 
 
 class AccountView(UserView):
-    @extend_schema(request=PasswordInput, responses={200: SuccessSerializer, **ERRORS}, tags=["auth"])
+    authentication_classes = (CookieOrBearerAuthentication,)
+
+    @extend_schema(request=AccountDeleteInput, responses={200: SuccessSerializer, **ERRORS}, tags=["auth"])
     def delete(self, request: Request) -> Response:
         data_rights.account_delete(
             actor=actor_of(request),
-            password=parsed(PasswordInput, request)["password"],
+            password=parsed(AccountDeleteInput, request)["password"],
             session_id=session_id_of(request),
             origin=origin_of(request),
         )
@@ -81,11 +94,10 @@ class AccountView(UserView):
 
 
 class SessionsView(UserView):
-    @extend_schema(responses={200: SessionListSerializer, **ERRORS}, tags=["auth"])
+    @extend_schema(responses={200: SessionSerializer(many=True), **ERRORS}, tags=["auth"])
     def get(self, request: Request) -> Response:
         active = selectors.sessions_active(actor=actor_of(request))
-        context = {"current_session_id": session_id_of(request)}
-        return Response({"sessions": SessionSerializer(active, many=True, context=context).data})
+        return Response(SessionSerializer(active, many=True, context={"current_session_id": session_id_of(request)}).data)
 
 
 class SessionView(UserView):
@@ -96,6 +108,9 @@ class SessionView(UserView):
 
 
 class SecurityEventsView(UserView):
-    @extend_schema(responses={200: SecurityEventListSerializer, **ERRORS}, tags=["auth"])
+    @extend_schema(parameters=[SecurityEventsQuery], responses={200: SecurityEventSerializer(many=True), **ERRORS}, tags=["auth"])
     def get(self, request: Request) -> Response:
-        return Response({"events": SecurityEventSerializer(selectors.security_events_recent(actor=actor_of(request)), many=True).data})
+        query = SecurityEventsQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        events = selectors.security_events_recent(actor=actor_of(request), limit=query.validated_data["limit"])
+        return Response(SecurityEventSerializer(events, many=True).data)

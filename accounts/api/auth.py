@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from accounts import jwt
 from accounts.api.common import device_token_of, sign_in_response, token_pair_body
-from accounts.authentication import BearerAuthentication, actor_of, session_id_of
+from accounts.authentication import CookieAuthentication, CookieOrBearerAuthentication, actor_of, session_id_of
 from accounts.models import User
 from accounts.serializers import (
     EmailInput,
@@ -29,10 +29,18 @@ from accounts.serializers import (
     ValidateResultSerializer,
 )
 from accounts.services import passwords, registration, sessions, signin, tokens
+from accounts.services.tokens import Device
+from accounts.session_cookie import session_cookie_clear
 from core.api import ERRORS, NO_STORE, PublicView, parsed, success
 from core.auth import ServiceKeyAuthentication
 from core.origin import origin_of
+from core.redirects import trusted_target
 from core.serializers import SuccessSerializer
+
+
+def _return_target(candidate: str | None) -> str | None:
+    """A return target the platform's caller named, made trusted; None when it named none."""
+    return trusted_target(candidate) if candidate else None
 
 
 class SignupStatusView(PublicView):
@@ -47,7 +55,12 @@ class RegisterView(PublicView):
         data = parsed(RegisterInput, request)
         language = translation.get_language_from_request(request._request)
         user = registration.user_register(
-            email=data["email"], password=data["password"], name=data["name"], language=language, origin=origin_of(request)
+            email=data["email"],
+            password=data["password"],
+            name=data["name"],
+            language=language,
+            origin=origin_of(request),
+            return_to=_return_target(data.get("sourceAppUrl")),
         )
         return Response({"user": UserSerializer(user).data}, status=201)
 
@@ -61,7 +74,8 @@ class VerifyEmailView(PublicView):
 class ResendVerificationView(PublicView):
     @extend_schema(request=EmailInput, responses={200: SuccessSerializer, **ERRORS}, tags=["auth"])
     def post(self, request: Request) -> Response:
-        registration.verification_resend(email=parsed(EmailInput, request)["email"], origin=origin_of(request))
+        data = parsed(EmailInput, request)
+        registration.verification_resend(email=data["email"], origin=origin_of(request), return_to=_return_target(data.get("sourceAppUrl")))
         return success()
 
 
@@ -69,11 +83,14 @@ class LoginView(PublicView):
     @extend_schema(request=LoginInput, responses={200: SignInSerializer, **ERRORS}, tags=["auth"])
     def post(self, request: Request) -> Response:
         data = parsed(LoginInput, request)
-        return sign_in_response(
-            signin.password_sign_in(
-                email=data["email"], password=data["password"], device_token=device_token_of(request, data), origin=origin_of(request)
-            )
+        sign_in = signin.password_sign_in(
+            email=data["email"],
+            password=data["password"],
+            device_token=device_token_of(request, data),
+            origin=origin_of(request),
+            named=Device(id=data.get("deviceId", ""), name=data.get("deviceName", "")),
         )
+        return sign_in_response(sign_in)
 
 
 class RefreshView(PublicView):
@@ -84,19 +101,24 @@ class RefreshView(PublicView):
 
 
 class SessionToTokenView(APIView):
-    """The browser pages' Django session → a token pair for the platform's web apps."""
+    """A browser session → a token pair for the platform's web apps (the SSO hand-off): the
+    platform's session cookie (the tokens then belong to its session, so revoking it ends them
+    too), or this service's own pages' Django session."""
 
-    authentication_classes = (SessionAuthentication,)
+    authentication_classes = (CookieAuthentication, SessionAuthentication)
     permission_classes = (IsAuthenticated,)
 
     @extend_schema(request=None, responses={200: TokenPairSerializer, **ERRORS}, tags=["auth"])
     def post(self, request: Request) -> Response:
-        pair = tokens.session_start(user=actor_of(request), origin=origin_of(request), method="browser_session")
-        return Response(token_pair_body(pair), headers=NO_STORE)
+        user = actor_of(request)
+        pair = tokens.session_token_exchange(user=user, session_id=session_id_of(request), origin=origin_of(request))
+        return Response({**token_pair_body(pair), "user": UserSerializer(user).data}, headers=NO_STORE)
 
 
 class LogoutView(APIView):
-    authentication_classes = (BearerAuthentication,)
+    """Ends the session of the Bearer, the cookie or the refresh token; the cookie goes with it."""
+
+    authentication_classes = (CookieOrBearerAuthentication,)
 
     @extend_schema(request=LogoutInput, responses={200: SuccessSerializer, **ERRORS}, tags=["auth"])
     def post(self, request: Request) -> Response:
@@ -107,7 +129,9 @@ class LogoutView(APIView):
             session_id=session_id_of(request),
             refresh_token=data.get("refreshToken"),
         )
-        return success()
+        response = success()
+        session_cookie_clear(response)
+        return response
 
 
 class ValidateView(APIView):
@@ -132,7 +156,8 @@ class JwksView(PublicView):
 class ForgotPasswordView(PublicView):
     @extend_schema(request=EmailInput, responses={200: SuccessSerializer, **ERRORS}, tags=["auth"])
     def post(self, request: Request) -> Response:
-        passwords.password_reset_request(email=parsed(EmailInput, request)["email"], origin=origin_of(request))
+        data = parsed(EmailInput, request)
+        passwords.password_reset_request(email=data["email"], origin=origin_of(request), return_to=_return_target(data.get("redirectTo")))
         return success()
 
 

@@ -6,9 +6,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import jwt
-from accounts.device_cookie import device_cookie_set, device_token_from
+from accounts.device_cookie import device_token_from
 from accounts.serializers import UserSerializer
 from accounts.services.tokens import SignIn, TokenPair
+from accounts.session_cookie import sign_in_cookies_set
 from core.api import NO_STORE
 
 
@@ -21,11 +22,15 @@ def token_pair_body(tokens: TokenPair) -> dict[str, Any]:
     }
 
 
-def sign_in_response(sign_in: SignIn) -> Response:
-    """The one answer of every sign-in that ends in tokens (API.md)."""
-    body = {"user": UserSerializer(sign_in.user).data, **token_pair_body(sign_in.tokens), "deviceToken": sign_in.device_token}
+def sign_in_response(sign_in: SignIn, body: dict[str, Any] | None = None) -> Response:
+    """The one answer of every sign-in that ends in tokens (API.md; `token` is the access token
+    again, for the platform's persona runner), with the session cookie bound to the sign-in's
+    session (PLATFORM.md §9) and the device cookie. `body` replaces the JSON (the Better Auth door)."""
+    if body is None:
+        pair = token_pair_body(sign_in.tokens)
+        body = {"user": UserSerializer(sign_in.user).data, **pair, "token": pair["accessToken"], "deviceToken": sign_in.device_token}
     response = Response(body, headers=NO_STORE)
-    device_cookie_set(response, sign_in.device_token)
+    sign_in_cookies_set(response, sign_in)
     return response
 
 

@@ -15,17 +15,16 @@ from accounts import selectors
 from accounts.authentication import actor_of, session_id_of
 from accounts.models import User
 from accounts.serializers import (
+    DataDeletionSerializer,
     DataSummarySerializer,
     EraseInput,
     MeProfileInput,
+    MeProfileSerializer,
     OnboardingSerializer,
-    UserEnvelopeSerializer,
-    UserSerializer,
 )
 from accounts.services import data_rights, profile, user_settings
-from core.api import ERRORS, UserView, parsed, success
+from core.api import ERRORS, UserView, parsed
 from core.origin import origin_of
-from core.serializers import SuccessSerializer
 
 
 class MeDataView(UserView):
@@ -33,11 +32,14 @@ class MeDataView(UserView):
     def get(self, request: Request) -> Response:
         return Response(DataSummarySerializer(selectors.data_summary(user=actor_of(request))).data)
 
-    @extend_schema(request=EraseInput, responses={200: SuccessSerializer, **ERRORS}, tags=["me"])
+    @extend_schema(request=EraseInput, responses={200: DataDeletionSerializer, **ERRORS}, tags=["me"])
     def delete(self, request: Request) -> Response:
-        password = parsed(EraseInput, request).get("password")
-        data_rights.account_delete(actor=actor_of(request), password=password, session_id=session_id_of(request), origin=origin_of(request))
-        return success()
+        # The web app sends no body: then a recent sign-in is the proof (PLATFORM.md §5).
+        password = parsed(EraseInput, request).get("password") or None
+        answer = data_rights.account_delete(
+            actor=actor_of(request), password=password, session_id=session_id_of(request), origin=origin_of(request)
+        )
+        return Response(DataDeletionSerializer(answer).data)
 
 
 class MeExportView(UserView):
@@ -54,10 +56,21 @@ class MeExportView(UserView):
 
 
 class MeProfileView(UserView):
-    @extend_schema(request=MeProfileInput, responses={200: UserEnvelopeSerializer, **ERRORS}, tags=["me"])
+    @extend_schema(responses={200: MeProfileSerializer, **ERRORS}, tags=["me"])
+    def get(self, request: Request) -> Response:
+        return Response(MeProfileSerializer(actor_of(request)).data)
+
+    @extend_schema(request=MeProfileInput, responses={200: MeProfileSerializer, **ERRORS}, tags=["me"])
     def patch(self, request: Request) -> Response:
-        user = profile.profile_update(actor=actor_of(request), origin=origin_of(request), **parsed(MeProfileInput, request))
-        return Response({"user": UserSerializer(user).data})
+        data = parsed(MeProfileInput, request)
+        user = profile.profile_update(
+            actor=actor_of(request),
+            origin=origin_of(request),
+            name=data.get("name"),
+            image=data.get("image"),
+            feedback_show_real_name=data.get("feedbackShowRealName"),
+        )
+        return Response(MeProfileSerializer(user).data)
 
 
 def onboarding_body(user: User) -> dict[str, Any]:

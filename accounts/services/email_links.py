@@ -1,6 +1,7 @@
 """Single-use links sent by mail (verify, reset, change of address, magic link)."""
 
 from datetime import timedelta
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.utils import timezone
@@ -32,8 +33,9 @@ def _email_token_create(user: User, purpose: str, *, new_email: str = "") -> str
     return raw
 
 
-def email_link_create(user: User, purpose: str, page: str, *, new_email: str = "") -> str:
-    return f"{settings.BASE_URL}/{page}?token={_email_token_create(user, purpose, new_email=new_email)}"
+def email_link_create(user: User, purpose: str, page: str, *, new_email: str = "", query: dict[str, str] | None = None) -> str:
+    token = _email_token_create(user, purpose, new_email=new_email)
+    return f"{settings.BASE_URL}/{page}?{urlencode({'token': token, **(query or {})})}"
 
 
 def email_link_redeem(raw: str, purpose: str) -> EmailToken:
@@ -52,7 +54,18 @@ def account_links_void(user: User) -> None:
     EmailToken.objects.filter(user=user, purpose__in=ACCOUNT_TAKEOVER_PURPOSES, used_at__isnull=True).update(used_at=timezone.now())
 
 
-def reset_link_mail(user: User, *, template: str = "reset_password") -> None:
-    """Mail the user a fresh password-reset link (the reset itself, or a lock notice with it)."""
-    link = email_link_create(user, EmailToken.Purpose.RESET_PASSWORD, "reset-password")
+def reset_page_link(return_to: str, token: str) -> str:
+    """The platform's rule: a bare origin gets /reset-password appended, a full URL is kept."""
+    target = f"{return_to.rstrip('/')}/reset-password" if urlsplit(return_to).path in ("", "/") else return_to
+    separator = "&" if "?" in target else "?"
+    return f"{target}{separator}{urlencode({'token': token})}"
+
+
+def reset_link_mail(user: User, *, template: str = "reset_password", return_to: str | None = None) -> None:
+    """Mail the user a fresh password-reset link (the reset itself, or a lock notice with it), to
+    this service's page or, with `return_to`, to the caller's."""
+    if return_to is None:
+        link = email_link_create(user, EmailToken.Purpose.RESET_PASSWORD, "reset-password")
+    else:
+        link = reset_page_link(return_to, _email_token_create(user, EmailToken.Purpose.RESET_PASSWORD))
     mail_enqueue(template=template, recipient=user.email, user=user, context={"name": user.name, "link": link})

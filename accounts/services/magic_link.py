@@ -19,7 +19,9 @@ MAGIC_LINK_IP_LIMIT = Limit("magic-link-ip", 5, 900)
 MAGIC_LINK_EMAIL_LIMIT = Limit("magic-link-email", 3, 900)
 
 
-def magic_link_request(*, email: str, origin: Origin) -> None:
+def magic_link_request(*, email: str, origin: Origin, callback_url: str | None = None) -> None:
+    """Mail a sign-in link. Without `callback_url` it opens this service's page; with one (the
+    platform's door) it signs the browser in and returns to `callback_url`, a trusted target."""
     address = normalise_email(email)
     ratelimit.enforce(MAGIC_LINK_IP_LIMIT, origin.ip_key)
     ratelimit.enforce(MAGIC_LINK_EMAIL_LIMIT, address)
@@ -27,7 +29,10 @@ def magic_link_request(*, email: str, origin: Origin) -> None:
         user = User.objects.filter(email=address, is_active=True).first()
         if user is None:
             return
-        link = email_link_create(user, EmailToken.Purpose.MAGIC_LINK, "magic-link")
+        if callback_url is None:
+            link = email_link_create(user, EmailToken.Purpose.MAGIC_LINK, "magic-link")
+        else:
+            link = email_link_create(user, EmailToken.Purpose.MAGIC_LINK, "api/auth/magic-link/verify", query={"callbackURL": callback_url})
         mail_enqueue(template="magic_link", recipient=user.email, user=user, context={"name": user.name, "link": link})
 
 

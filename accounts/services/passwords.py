@@ -69,13 +69,15 @@ def password_reauthenticate(*, user: User, password: str, origin: Origin, method
     raise error
 
 
-def password_reset_request(*, email: str, origin: Origin) -> None:
+def password_reset_request(*, email: str, origin: Origin, return_to: str | None = None) -> None:
+    """Mail a reset link: to this service's page, or with `return_to` (a trusted target) to the
+    caller's own reset page."""
     ratelimit.enforce(FORGOT_PASSWORD_LIMIT, origin.ip_key)
     with transaction.atomic():
         user = User.objects.filter(email=normalise_email(email), is_active=True).first()
         if user is None:
             return
-        reset_link_mail(user)
+        reset_link_mail(user, return_to=return_to)
         security_event_record(type="PASSWORD_RESET_REQUESTED", user_id=user.id, origin=origin)
 
 

@@ -1,8 +1,13 @@
-"""The user's own profile and a change of address (confirmed from the new mailbox)."""
+"""The user's own profile, a change of address (confirmed from the new mailbox), and the proof
+of identity that address changes and erasure ask for."""
+
+from datetime import timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from accounts.models import EmailToken, User
+from accounts.models import EmailToken, Session, User
 from accounts.services.email_links import account_links_void, email_link_create, email_link_redeem
 from accounts.services.passwords import password_reauthenticate
 from core.errors import ApiError, ErrorCode
@@ -11,19 +16,36 @@ from core.services import security_event_record
 from core.text import normalise_email
 from mail.services import mail_enqueue
 
+# PLATFORM.md §5/§13: the web app sends no password; a sign-in this recent is proof enough.
+REAUTHENTICATION_WINDOW = timedelta(minutes=15)
 
-def profile_update(*, actor: User, origin: Origin, **changes: str) -> User:
-    fields = [name for name in ("name", "image") if name in changes]
+
+def identity_confirm(*, actor: User, password: str | None, session_id: str | None, origin: Origin) -> None:
+    """A password, when given, is checked (and a wrong one counts like any failed password).
+    Without one, the caller's session must have signed in within the window."""
+    if password is not None:
+        password_reauthenticate(user=actor, password=password, origin=origin)
+        return
+    fresh = Session.objects.active().filter(pk=session_id, user=actor, created_at__gte=timezone.now() - REAUTHENTICATION_WINDOW).exists()
+    if not fresh:
+        raise ApiError(ErrorCode.REAUTHENTICATION_REQUIRED, "Please sign in again, then try once more.")
+
+
+def profile_update(
+    *, actor: User, origin: Origin, name: str | None = None, image: str | None = None, feedback_show_real_name: bool | None = None
+) -> User:
+    changes: dict[str, Any] = {"name": name, "image": image, "feedback_show_real_name": feedback_show_real_name}
+    fields = [field for field, value in changes.items() if value is not None]
     if fields:
-        for name in fields:
-            setattr(actor, name, changes[name])
+        for field in fields:
+            setattr(actor, field, changes[field])
         actor.save(update_fields=[*fields, "updated_at"])
         security_event_record(type="PROFILE_UPDATED", user_id=actor.id, origin=origin, metadata={"fields": fields})
     return actor
 
 
-def email_change_request(*, actor: User, new_email: str, password: str, origin: Origin) -> None:
-    password_reauthenticate(user=actor, password=password, origin=origin)
+def email_change_request(*, actor: User, new_email: str, password: str | None, origin: Origin, session_id: str | None = None) -> None:
+    identity_confirm(actor=actor, password=password, session_id=session_id, origin=origin)
     new_email = normalise_email(new_email)
     with transaction.atomic():
         if User.objects.filter(email=new_email).exists():

@@ -48,12 +48,17 @@ def _count_signup() -> None:
     SignupDay.objects.filter(day=day).update(count=F("count") + 1)
 
 
-def _send_verification(user: User) -> None:
-    link = email_link_create(user, EmailToken.Purpose.VERIFY_EMAIL, "verify-email")
+def _send_verification(user: User, return_to: str | None) -> None:
+    """The link opens this service's page, or with `return_to` (a trusted target) verifies and
+    returns there (the platform's web apps)."""
+    if return_to is None:
+        link = email_link_create(user, EmailToken.Purpose.VERIFY_EMAIL, "verify-email")
+    else:
+        link = email_link_create(user, EmailToken.Purpose.VERIFY_EMAIL, "api/auth/verify-email", query={"callbackURL": return_to})
     mail_enqueue(template="verify_email", recipient=user.email, user=user, context={"name": user.name, "link": link})
 
 
-def user_register(*, email: str, password: str, name: str, language: str, origin: Origin) -> User:
+def user_register(*, email: str, password: str, name: str, language: str, origin: Origin, return_to: str | None = None) -> User:
     ratelimit.enforce(REGISTER_LIMIT, origin.ip_key)
     email = normalise_email(email)
     password_check_strength(password, user=User(email=email, name=name))
@@ -65,7 +70,7 @@ def user_register(*, email: str, password: str, name: str, language: str, origin
             user = User.objects.create_user(email, password, name=name, locale=language)
             # What other apps make for every user (the personal space), in this transaction.
             personal_data.user_created(user)
-            _send_verification(user)
+            _send_verification(user, return_to)
             security_event_record(type="REGISTER", user_id=user.id, origin=origin)
     except IntegrityError as exc:
         # Two registrations of one address at once: the unique index lets one in.
@@ -86,9 +91,9 @@ def email_verify(*, token: str, origin: Origin) -> SignIn:
         return sign_in_complete(user=user, origin=origin, method="email_verification")
 
 
-def verification_resend(*, email: str, origin: Origin) -> None:
+def verification_resend(*, email: str, origin: Origin, return_to: str | None = None) -> None:
     ratelimit.enforce(RESEND_VERIFICATION_LIMIT, origin.ip_key)
     with transaction.atomic():
         user = User.objects.filter(email=normalise_email(email), is_active=True, email_verified=False).first()
         if user is not None:
-            _send_verification(user)
+            _send_verification(user, return_to)

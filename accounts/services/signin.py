@@ -6,7 +6,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services.lockout import blocked_by_lock, failure_register, lock_state, service_error_record, success_record
 from accounts.services.passwords import password_matches
-from accounts.services.tokens import SignIn, device_token_valid, sign_in_complete
+from accounts.services.tokens import UNNAMED, Device, SignIn, device_token_valid, sign_in_complete
 from accounts.services.two_factor import two_factor_challenge_start
 from core import ratelimit
 from core.errors import ApiError, ErrorCode
@@ -17,7 +17,9 @@ from core.text import normalise_email
 LOGIN_LIMIT = Limit("login", 30, 60)
 
 
-def _password_attempt(email: str, password: str, device_token: str | None, origin: Origin) -> SignIn | ApiError:
+def _password_attempt(
+    email: str, password: str, device_token: str | None, origin: Origin, named: Device, resume_session_id: str | None
+) -> SignIn | ApiError:
     """One password attempt under the email's row lock. Returns the error instead of raising it,
     so the attempt, lock and events it wrote commit with the transaction."""
     now = timezone.now()
@@ -36,13 +38,29 @@ def _password_attempt(email: str, password: str, device_token: str | None, origi
             # The password was right; the sign-in completes at /two-factor/verify.
             return two_factor_challenge_start(user, device, method="password")
         success_record(state, device, origin, now, method="password")
-        return sign_in_complete(user=user, origin=origin, method="password", device_token=device_token, device=device)
+        return sign_in_complete(
+            user=user,
+            origin=origin,
+            method="password",
+            device_token=device_token,
+            device=device,
+            named=named,
+            resume_session_id=resume_session_id,
+        )
 
 
-def password_sign_in(*, email: str, password: str, device_token: str | None, origin: Origin) -> SignIn:
+def password_sign_in(
+    *,
+    email: str,
+    password: str,
+    device_token: str | None,
+    origin: Origin,
+    named: Device = UNNAMED,
+    resume_session_id: str | None = None,
+) -> SignIn:
     ratelimit.enforce(LOGIN_LIMIT, origin.ip_key)
     try:
-        result = _password_attempt(normalise_email(email), password, device_token, origin)
+        result = _password_attempt(normalise_email(email), password, device_token, origin, named, resume_session_id)
     except DatabaseError:
         service_error_record(origin, "login")
         raise

@@ -33,7 +33,15 @@ class SignIn:
 
 
 def _access_claims(user: User, session: Session) -> dict[str, Any]:
-    return {"sub": user.id, "email": user.email, "role": user.role, "tier": user.tier, "sid": session.id}
+    # twoFactorEnabled: the web app's settings toggle reads it from the token (PLATFORM.md §8).
+    return {
+        "sub": user.id,
+        "email": user.email,
+        "role": user.role,
+        "tier": user.tier,
+        "sid": session.id,
+        "twoFactorEnabled": user.two_factor_enabled,
+    }
 
 
 def _issue_refresh_token(session: Session) -> str:
@@ -42,7 +50,18 @@ def _issue_refresh_token(session: Session) -> str:
     return raw
 
 
-def session_start(*, user: User, origin: Origin, method: str) -> TokenPair:
+@dataclass(frozen=True)
+class Device:
+    """How the client names itself at sign-in (the session list shows it)."""
+
+    id: str = ""
+    name: str = ""
+
+
+UNNAMED = Device()
+
+
+def session_start(*, user: User, origin: Origin, method: str, device: Device = UNNAMED) -> TokenPair:
     now = timezone.now()
     session = Session.objects.create(
         user=user,
@@ -52,8 +71,24 @@ def session_start(*, user: User, origin: Origin, method: str) -> TokenPair:
         ip_address=origin.ip,
         user_agent=origin.user_agent,
         method=method,
+        device_id=device.id,
+        device_name=device.name,
     )
-    return TokenPair(jwt.encode_access_token(_access_claims(user, session)), _issue_refresh_token(session), session)
+    return session_tokens(session)
+
+
+def session_tokens(session: Session) -> TokenPair:
+    """A fresh token pair for a live session (its earlier refresh tokens stay as they are)."""
+    return TokenPair(jwt.encode_access_token(_access_claims(session.user, session)), _issue_refresh_token(session), session)
+
+
+def session_token_exchange(*, user: User, session_id: str | None, origin: Origin) -> TokenPair:
+    """The SSO hand-off: tokens for the browser's own session when it has one (the cookie), else
+    a session of its own (this service's pages)."""
+    session = Session.objects.active().filter(pk=session_id, user=user).first() if session_id else None
+    pair = session_tokens(session) if session else session_start(user=user, origin=origin, method="browser_session")
+    security_event_record(type="SSO_TOKEN_EXCHANGE", user_id=user.id, origin=origin, metadata={"sessionId": pair.session.id})
+    return pair
 
 
 def device_token_valid(raw: str | None, user: User | None) -> DeviceToken | None:
@@ -63,11 +98,20 @@ def device_token_valid(raw: str | None, user: User | None) -> DeviceToken | None
 
 
 def sign_in_complete(
-    *, user: User, origin: Origin, method: str, device_token: str | None = None, device: DeviceToken | None = None
+    *,
+    user: User,
+    origin: Origin,
+    method: str,
+    device_token: str | None = None,
+    device: DeviceToken | None = None,
+    named: Device = UNNAMED,
+    resume_session_id: str | None = None,
 ) -> SignIn:
     """The end of every sign-in that hands out tokens (password, 2FA, magic link, passkey,
     email verification): a session, a token pair and a device token, and one event. `device` is
-    the row of `device_token` when the caller has already looked it up."""
+    the row of `device_token` when the caller has already looked it up. `resume_session_id` names
+    a live session of the same user that this sign-in confirms instead of starting another (the
+    web app signs in once for its tokens, then again to plant the cookie on that session)."""
     if device is None:
         device = device_token_valid(device_token, user)
     if device is not None and device_token:
@@ -76,7 +120,12 @@ def sign_in_complete(
     else:
         raw_device = new_token()
         DeviceToken.objects.create(user=user, token_hash=token_hash(raw_device))
-    tokens = session_start(user=user, origin=origin, method=method)
+    resumed = (
+        Session.objects.active().filter(pk=resume_session_id, user=user, expires_at__gt=timezone.now()).first()
+        if resume_session_id
+        else None
+    )
+    tokens = session_tokens(resumed) if resumed else session_start(user=user, origin=origin, method=method, device=named)
     security_event_record(type="LOGIN_SUCCESS", user_id=user.id, origin=origin, metadata={"method": method, "sessionId": tokens.session.id})
     return SignIn(user=user, tokens=tokens, device_token=raw_device)
 
@@ -87,7 +136,8 @@ def token_refresh(*, refresh_token: str, origin: Origin) -> TokenPair:
     with transaction.atomic():
         row = RefreshToken.objects.select_for_update().select_related("session__user").filter(token_hash=token_hash(refresh_token)).first()
         if row is None or row.session.revoked_at is not None or not row.session.user.is_active:
-            raise ApiError(ErrorCode.TOKEN_INVALID, status=401)
+            # The platform's client tells a network error by words in the message: none here.
+            raise ApiError(ErrorCode.TOKEN_INVALID, "Invalid refresh token", status=401)
         session = row.session
         if session.expires_at <= now:
             raise ApiError(ErrorCode.TOKEN_EXPIRED)

@@ -50,8 +50,10 @@ class TwoFactorEnrollment:
     backup_codes: list[str]
 
 
-def two_factor_enable(*, actor: User, password: str, origin: Origin) -> TwoFactorEnrollment:
-    """Step one: a pending secret and backup codes. Nothing changes at sign-in until confirmed."""
+def two_factor_enable(*, actor: User, password: str, origin: Origin, at_once: bool = False) -> TwoFactorEnrollment:
+    """Step one: a pending secret and backup codes; nothing changes at sign-in until a code
+    confirms it. `at_once` switches it on without that step (the platform's setup has none; the
+    backup codes are its safety net)."""
     password_reauthenticate(user=actor, password=password, origin=origin)
     if actor.two_factor_enabled:
         raise ApiError(ErrorCode.VALIDATION, "Two-factor authentication is already on; switch it off first.")
@@ -61,11 +63,15 @@ def two_factor_enable(*, actor: User, password: str, origin: Origin) -> TwoFacto
             user=actor,
             defaults={
                 "secret_wrapped": get_keyring().wrap_text(secret.encode(), aad=_secret_aad(actor.id)),
-                "confirmed_at": None,
+                "confirmed_at": timezone.now() if at_once else None,
                 "last_used_step": 0,
             },
         )
         codes = _new_backup_codes(actor)
+        if at_once:
+            User.objects.filter(pk=actor.pk).update(two_factor_enabled=True)
+            actor.two_factor_enabled = True
+            security_event_record(type="TWO_FACTOR_ENABLED", user_id=actor.id, origin=origin)
     return TwoFactorEnrollment(totp_uri=totp.provisioning_uri(secret, actor.email), secret=secret, backup_codes=codes)
 
 

@@ -53,10 +53,20 @@ def _settings_row(actor: User) -> UserSettings:
     return row
 
 
+def _device_documents(row: UserSettings | None) -> dict[str, Any]:
+    return dict(row.device_settings) if row else {}
+
+
 def settings_view(*, actor: User) -> dict[str, Any]:
+    """The three documents every settings route answers (PLATFORM.md §5); the global one over
+    its defaults. Device documents are `{deviceName, deviceType, lastSeen, apps: {<appId>: …}}`."""
     row = UserSettings.objects.filter(user=actor).first()
     stored_global = row.global_settings if row else {}
-    return {"global": merge_patch(DEFAULT_GLOBAL_SETTINGS, stored_global), "apps": row.app_settings if row else {}}
+    return {
+        "globalSettings": merge_patch(DEFAULT_GLOBAL_SETTINGS, stored_global),
+        "appOverrides": dict(row.app_settings) if row else {},
+        "deviceSettings": _device_documents(row),
+    }
 
 
 def settings_global_patch(*, actor: User, patch: dict[str, Any]) -> dict[str, Any]:
@@ -72,38 +82,60 @@ def settings_app_patch(*, actor: User, app_id: str, patch: dict[str, Any]) -> di
         row = _settings_row(actor)
         row.app_settings = {**row.app_settings, app_id: _checked(merge_patch(row.app_settings.get(app_id), patch), app_id)}
         row.save()
-        return dict(row.app_settings[app_id])
+    return settings_view(actor=actor)
 
 
-def settings_app_delete(*, actor: User, app_id: str) -> None:
+def settings_app_delete(*, actor: User, app_id: str) -> dict[str, Any]:
     with transaction.atomic():
         row = _settings_row(actor)
         row.app_settings = {key: value for key, value in row.app_settings.items() if key != app_id}
         row.save()
+    return settings_view(actor=actor)
 
 
-def settings_device_patch(*, actor: User, device_id: str, app_id: str, patch: dict[str, Any]) -> dict[str, Any]:
+def settings_device_patch(
+    *, actor: User, device_id: str, app_id: str, device_name: str | None, device_type: str | None, patch: dict[str, Any]
+) -> dict[str, Any]:
+    """Merge `patch` into the device's document for the app; the device's name and type are
+    kept unless given, and `lastSeen` is now."""
     with transaction.atomic():
         row = _settings_row(actor)
         device = dict(row.device_settings.get(device_id) or {})
-        device[app_id] = _checked(merge_patch(device.get(app_id), patch), app_id)
+        apps = dict(device.get("apps") or {})
+        apps[app_id] = _checked(merge_patch(apps.get(app_id), patch), app_id)
+        device = {
+            "deviceName": device_name if device_name is not None else device.get("deviceName", ""),
+            "deviceType": device_type if device_type is not None else device.get("deviceType", ""),
+            "lastSeen": timezone.now().isoformat(),
+            "apps": apps,
+        }
         row.device_settings = {**row.device_settings, device_id: _checked(device, device_id)}
         row.save()
-        return dict(device[app_id])
+    return settings_view(actor=actor)
 
 
-def settings_devices(*, actor: User) -> dict[str, Any]:
-    row = UserSettings.objects.filter(user=actor).first()
-    return dict(row.device_settings) if row else {}
+def settings_devices(*, actor: User) -> list[dict[str, Any]]:
+    devices = _device_documents(UserSettings.objects.filter(user=actor).first())
+    return [
+        {
+            "deviceId": device_id,
+            "deviceName": device.get("deviceName", ""),
+            "deviceType": device.get("deviceType", ""),
+            "lastSeen": device.get("lastSeen"),
+            "appCount": len(device.get("apps") or {}),
+        }
+        for device_id, device in sorted(devices.items(), key=lambda item: item[1].get("lastSeen") or "", reverse=True)
+    ]
 
 
-def settings_device_delete(*, actor: User, device_id: str) -> None:
+def settings_device_delete(*, actor: User, device_id: str) -> dict[str, Any]:
     with transaction.atomic():
         row = _settings_row(actor)
         if device_id not in row.device_settings:
             raise ApiError(ErrorCode.NOT_FOUND)
         row.device_settings = {key: value for key, value in row.device_settings.items() if key != device_id}
         row.save()
+    return settings_view(actor=actor)
 
 
 def onboarding_complete(*, actor: User) -> User:

@@ -6,6 +6,7 @@ in production.py, and core.checks refuses to start a misconfigured production pr
 """
 
 import base64
+import ipaddress
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -69,6 +70,8 @@ else:
 
 BASE_URL = env.str("BASE_URL", default="http://localhost:8000").rstrip("/")
 JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="mana")
+# The `iss` of our tokens and what we accept on them: sibling services pin the internal URL.
+JWT_ISSUER = env.str("JWT_ISSUER", default="") or BASE_URL
 
 MANA_AUTH_KEK = _required_in_production("MANA_AUTH_KEK", DEV_KEK, insecure=True)
 MANA_AUTH_KEK_ID = env.str("MANA_AUTH_KEK_ID", default="env-v1")
@@ -79,6 +82,11 @@ MANA_SERVICE_KEY = _required_in_production("MANA_SERVICE_KEY", DEV_SERVICE_KEY, 
 MANA_NOTIFY_URL = _required_in_production("MANA_NOTIFY_URL", "", insecure=False).rstrip("/")
 # A slow notification service must not hold a request for long: the outbox retries later.
 MANA_NOTIFY_TIMEOUT = min(env.float("MANA_NOTIFY_TIMEOUT", default=5.0), 5.0)
+# Sibling services told about registrations and erasures (PLATFORM.md §10); unset skips their calls.
+MANA_CREDITS_URL = env.str("MANA_CREDITS_URL", default="").rstrip("/")
+MANA_MAIL_URL = env.str("MANA_MAIL_URL", default="").rstrip("/")
+# The first attempt of a queued call runs right after the request's commit: a hanging service must not hold it long.
+MANA_SERVICE_CALL_TIMEOUT = min(env.float("MANA_SERVICE_CALL_TIMEOUT", default=2.0), 5.0)
 MANA_AI_PUBLIC_KEY_PEM = env.str("MANA_AI_PUBLIC_KEY_PEM", default="", multiline=True)
 
 WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="") or (urlsplit(BASE_URL).hostname or "localhost")
@@ -89,6 +97,8 @@ ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=IS_PRODUCTION)
 
 CORS_ORIGINS = env.list("CORS_ORIGINS", default=["http://localhost:5173"])
 COOKIE_DOMAIN = env.str("COOKIE_DOMAIN", default="") or None
+# The web app: invitation links and the redirect target when a caller names an untrusted one.
+WEB_APP_URL = (env.str("WEB_APP_URL", default="") or (CORS_ORIGINS[0] if CORS_ORIGINS else BASE_URL)).rstrip("/")
 
 # Mail goes to the notification service when it is configured, else to the console; either way
 # it is kept in the outbox first (mail.services).
@@ -103,6 +113,13 @@ MAX_DAILY_SIGNUPS = env.int("MAX_DAILY_SIGNUPS", default=0)
 # Days an erased user's security events are kept, anonymised; 0 deletes them with the account.
 SECURITY_EVENT_RETENTION_DAYS = env.int("SECURITY_EVENT_RETENTION_DAYS", default=90)
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# The client networks /metrics answers (PLATFORM.md §11); a malformed entry stops the start.
+METRICS_ALLOWED_NETWORKS = [
+    ipaddress.ip_network(network)
+    for network in env.list(
+        "METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]
+    )
+]
 
 # --- Django -----------------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -122,12 +139,14 @@ INSTALLED_APPS = [
     "passkeys",
     "vault",
     "spaces",
+    "personas",
     "grants",
     "pages",
     "console",
 ]
 
 MIDDLEWARE = [
+    "core.metrics.MetricsMiddleware",
     "core.middleware.RequestIdMiddleware",
     "core.middleware.ApiHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -233,6 +252,7 @@ SPECTACULAR_SETTINGS = {
         "UserRoleEnum": "accounts.models.Role",
         "MemberRoleEnum": "spaces.models.MemberRole",
         "DecryptStatusEnum": "grants.models.DecryptStatus",
+        "InvitationStatusEnum": "spaces.models.Invitation.Status",
     },
 }
 

@@ -86,7 +86,8 @@ def test_tampered_expired_and_foreign_tokens_are_rejected(api: APIClient, alice:
     header, payload, signature = token.split(".")
     tampered = f"{header}.{payload}.{signature[:-4]}AAAA"
     assert api.post("/api/v1/auth/validate", {"token": tampered}, format="json").json() == {"valid": False, "reason": "invalid"}
-    response = api.get("/api/v1/auth/profile", HTTP_AUTHORIZATION=f"Bearer {tampered}")
+    # A fresh client: sign-in left a session cookie on `api`, and a valid cookie wins over a bad Bearer.
+    response = APIClient().get("/api/v1/auth/profile", HTTP_AUTHORIZATION=f"Bearer {tampered}")
     assert response.status_code == 401
     assert response.json()["error"] == "UNAUTHORIZED"
     assert response["WWW-Authenticate"].startswith("Bearer")
@@ -103,6 +104,6 @@ def test_an_expired_token_says_so(api: APIClient, alice: User, monkeypatch) -> N
     monkeypatch.setattr(jwt, "ACCESS_TOKEN_LIFETIME", timedelta(seconds=-5))  # issue one that expired already
     token = sign_in(api, alice.email)["accessToken"]
     assert api.post("/api/v1/auth/validate", {"token": token}, format="json").json() == {"valid": False, "reason": "expired"}
-    response = api.get("/api/v1/auth/profile", HTTP_AUTHORIZATION=f"Bearer {token}")
+    response = APIClient().get("/api/v1/auth/profile", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 401
     assert response.json()["error"] == "TOKEN_EXPIRED"

@@ -46,8 +46,8 @@ def request_email_change(client: APIClient, notify: NotifyStub, capture: Capture
 def test_profile_returns_the_callers_user(alice: User, bob: User, client_for: ClientFor) -> None:
     response = client_for(alice).get(f"{AUTH}/profile")
     assert response.status_code == 200
-    user = response.json()["user"]
-    assert set(user) == {"id", "email", "name", "image", "emailVerified", "role", "tier", "twoFactorEnabled", "createdAt"}
+    user = response.json()  # flat (PLATFORM.md §1)
+    assert set(user) == {"id", "name", "email", "emailVerified", "image", "role", "createdAt"}
     assert (user["id"], user["email"], user["name"], user["emailVerified"]) == (alice.id, "alice@example.com", "Alice", True)
 
 
@@ -125,6 +125,36 @@ def test_change_email_to_a_registered_address_is_refused(
     assert_error(response, 409, "EMAIL_ALREADY_REGISTERED")
     assert not EmailToken.objects.filter(purpose=EmailToken.Purpose.CHANGE_EMAIL).exists()
     assert notify.deliveries == []
+
+
+def test_web_account_page_changes_the_email_without_a_password_after_a_fresh_sign_in(
+    alice: User, client_for: ClientFor, notify: NotifyStub, django_capture_on_commit_callbacks: Capture
+) -> None:
+    client = client_for(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"{AUTH}/change-email", {"newEmail": "alice.new@example.com"}, format="json")
+    assert response.status_code == 200
+    assert [delivery.body["recipient"] for delivery in notify.deliveries] == ["alice.new@example.com"]
+
+    Session.objects.filter(user=alice).update(created_at=timezone.now() - timedelta(minutes=16))
+    notify.deliveries.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        stale = client.post(f"{AUTH}/change-email", {"newEmail": "alice.other@example.com"}, format="json")
+    assert_error(stale, 401, "REAUTHENTICATION_REQUIRED")
+    assert notify.deliveries == []
+    assert EmailToken.objects.filter(purpose=EmailToken.Purpose.CHANGE_EMAIL).count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        confirmed = client.post(f"{AUTH}/change-email", {"newEmail": "alice.other@example.com", "password": PASSWORD}, format="json")
+    assert confirmed.status_code == 200  # a password still proves it, however old the sign-in
+
+
+def test_web_account_page_reads_the_profile_with_its_session_cookie(alice: User) -> None:
+    browser = APIClient()
+    assert browser.post(f"{AUTH}/login", {"email": alice.email, "password": PASSWORD}, format="json").status_code == 200
+    browser.credentials(HTTP_AUTHORIZATION="Bearer an-expired-stored-token")  # the interceptor's stale token
+    response = browser.get(f"{AUTH}/profile")
+    assert response.status_code == 200
+    assert (response.json()["id"], response.json()["email"]) == (alice.id, alice.email)
 
 
 def test_change_email_with_a_wrong_password_is_refused(

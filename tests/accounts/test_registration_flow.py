@@ -38,7 +38,7 @@ def test_register_mails_a_link_that_verifies_and_signs_in(api: APIClient, notify
     assert verified.status_code == 200
     body = verified.json()
     assert body["user"]["emailVerified"] is True
-    assert set(body) == {"user", "accessToken", "refreshToken", "tokenType", "expiresIn", "deviceToken"}
+    assert set(body) == {"user", "accessToken", "refreshToken", "token", "tokenType", "expiresIn", "deviceToken"}
     assert User.objects.get(email="new@example.com").email_verified
     assert set(SecurityEvent.objects.filter(user__email="new@example.com").values_list("type", flat=True)) >= {
         "REGISTER",
@@ -53,4 +53,4 @@ def test_register_mails_a_link_that_verifies_and_signs_in(api: APIClient, notify
     login = api.post("/api/v1/auth/login", {"email": "NEW@example.com", "password": PASSWORD}, format="json")
     assert login.status_code == 200
     profile = api.get("/api/v1/auth/profile", HTTP_AUTHORIZATION=f"Bearer {login.json()['accessToken']}")
-    assert profile.json()["user"]["email"] == "new@example.com"
+    assert profile.json()["email"] == "new@example.com"

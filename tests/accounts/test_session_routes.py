@@ -44,11 +44,12 @@ def test_sessions_lists_only_the_callers_active_sessions_with_one_current(alice:
     response = current.get(f"{AUTH}/sessions")
 
     assert response.status_code == 200
-    sessions = response.json()["sessions"]
+    sessions = response.json()  # a bare array (PLATFORM.md §1)
     assert {session["id"] for session in sessions} == {session_id_of(current), session_id_of(other)}
     assert session_id_of(bob_client) not in {session["id"] for session in sessions}
     assert [session["id"] for session in sessions if session["current"]] == [session_id_of(current)]
-    assert all(set(session) == {"id", "createdAt", "lastSeenAt", "ipAddress", "userAgent", "current"} for session in sessions)
+    fields = {"id", "ipAddress", "userAgent", "deviceId", "deviceName", "lastActivityAt", "createdAt", "expiresAt", "current"}
+    assert all(set(session) == fields for session in sessions)
 
 
 def test_deleting_a_session_revokes_it_and_its_access_token(alice: User, client_for: ClientFor) -> None:
@@ -88,12 +89,12 @@ def test_security_events_show_only_the_callers_events_newest_first(alice: User, 
     response = alice_client.get(f"{AUTH}/security-events")
 
     assert response.status_code == 200
-    events = response.json()["events"]
+    events = response.json()  # a bare array (PLATFORM.md §1)
     shown = [event["id"] for event in events]
     assert set(shown) == set(SecurityEvent.objects.filter(user=alice).values_list("id", flat=True))
     assert set(shown).isdisjoint(SecurityEvent.objects.exclude(user=alice).values_list("id", flat=True))
-    assert [event["type"] for event in events] == ["PROFILE_UPDATED", "LOGIN_SUCCESS"]
-    assert all(set(event) == {"id", "type", "createdAt", "ipAddress", "userAgent", "metadata"} for event in events)
+    assert [event["eventType"] for event in events] == ["profile_updated", "login_success"]
+    assert all(set(event) == {"id", "eventType", "ipAddress", "userAgent", "metadata", "createdAt"} for event in events)
 
 
 def test_security_events_show_at_most_the_fifty_newest(alice: User, charlie: User, client_for: ClientFor) -> None:
@@ -106,11 +107,41 @@ def test_security_events_show_at_most_the_fifty_newest(alice: User, charlie: Use
     ]
     SecurityEvent.objects.create(user=charlie, type="TEST_EVENT", created_at=now + timedelta(minutes=5))
 
-    events = client.get(f"{AUTH}/security-events").json()["events"]
+    events = client.get(f"{AUTH}/security-events").json()
 
     assert [event["id"] for event in events] == [login_event.id, *older[:49]]
     created = [event["createdAt"] for event in events]
     assert created == sorted(created, reverse=True)
+
+
+def test_web_security_page_asks_for_a_limit_and_reads_lowercase_event_types(alice: User, client_for: ClientFor) -> None:
+    client = client_for(alice)
+    now = timezone.now()
+    for minutes, kind, metadata in (
+        (3, "LOGIN_SUCCESS", {"method": "passkey"}),
+        (2, "PASSKEY_REGISTERED", {}),
+        (1, "TWO_FACTOR_ENABLED", {}),
+    ):
+        SecurityEvent.objects.create(user=alice, type=kind, metadata=metadata, created_at=now + timedelta(minutes=minutes))
+
+    newest = client.get(f"{AUTH}/security-events?limit=3").json()
+
+    assert [event["eventType"] for event in newest] == ["passkey_login_success", "passkey_registered", "two_factor_enabled"]
+    assert [event["eventType"] for event in client.get(f"{AUTH}/security-events").json()][-1] == "login_success"
+    for bad in ("0", "101", "many"):
+        assert_error(client.get(f"{AUTH}/security-events?limit={bad}"), 400, "VALIDATION")
+
+
+def test_web_security_page_lists_sessions_with_their_device_and_expiry(alice: User, client_for: ClientFor) -> None:
+    client = client_for(alice)
+    Session.objects.filter(pk=session_id_of(client)).update(device_id="laptop-7", device_name="Alice's laptop")
+
+    (session,) = client.get(f"{AUTH}/sessions").json()
+
+    row = Session.objects.get(pk=session_id_of(client))
+    assert (session["id"], session["deviceId"], session["deviceName"], session["current"]) == (row.id, "laptop-7", "Alice's laptop", True)
+    assert session["expiresAt"][:19] == row.expires_at.isoformat()[:19]
+    assert session["lastActivityAt"][:19] == row.last_seen_at.isoformat()[:19]
 
 
 # --- POST /logout -----------------------------------------------------------------------------

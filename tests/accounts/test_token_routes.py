@@ -26,14 +26,15 @@ def test_session_to_token_exchanges_a_django_session_for_a_working_token_pair(ap
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"accessToken", "refreshToken", "tokenType", "expiresIn"}
+    assert set(body) == {"accessToken", "refreshToken", "tokenType", "expiresIn", "user"}  # PLATFORM.md §1: the user too
+    assert body["user"]["id"] == alice.id
     assert (body["tokenType"], body["expiresIn"]) == ("Bearer", 900)
     assert response.headers["Cache-Control"] == "no-store"
     session = Session.objects.get(user=alice)
     assert (session.method, session.revoked_at) == ("browser_session", None)
     profile = bearer(body["accessToken"]).get(f"{AUTH}/profile")
     assert profile.status_code == 200
-    assert profile.json()["user"]["id"] == alice.id
+    assert profile.json()["id"] == alice.id
     assert api.post(f"{AUTH}/refresh", {"refreshToken": body["refreshToken"]}, format="json").status_code == 200
 
 

@@ -58,12 +58,12 @@ def test_full_flow(alice: User, client_for, steps: Clock) -> None:
     assert first_step.status_code == 401
     body = first_step.json()
     assert body["error"] == "TWO_FACTOR_REQUIRED"
-    assert set(body) == {"error", "message", "status", "twoFactorToken"}  # and no tokens
+    assert set(body) == {"error", "code", "message", "status", "twoFactorToken"}  # and no tokens
     steps.step()
     code = totp.code_at(enrollment["secret"], steps.now)
     signed_in = verify(APIClient(), body["twoFactorToken"], code=code)
     assert signed_in.status_code == 200
-    assert set(signed_in.json()) == {"user", "accessToken", "refreshToken", "tokenType", "expiresIn", "deviceToken"}
+    assert set(signed_in.json()) == {"user", "accessToken", "refreshToken", "token", "tokenType", "expiresIn", "deviceToken"}
     assert APIClient().get(f"{AUTH}/profile", HTTP_AUTHORIZATION=f"Bearer {signed_in.json()['accessToken']}").status_code == 200
 
     again = login(APIClient(), alice.email).json()["twoFactorToken"]

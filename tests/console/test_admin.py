@@ -168,15 +168,17 @@ def test_stats_count_the_seeded_data_exactly(client_for, make_user, operator: Us
     Session.objects.filter(user=month).update(last_seen_at=now - timedelta(days=2), revoked_at=now)
     assert stale
     stats = admin_client.get("/api/v1/admin/stats").json()
+    generated = stats.pop("generatedAt")
     assert stats == {
         "totalUsers": 6,
         "newUsers7d": 2,  # week@ and the operator
         "newUsers30d": 3,
         "activeSessions": 2,
         "uniqueUsers24h": 2,
-        "loginSuccesses7d": 3,
-        "loginFailures7d": 2,
+        "loginSuccess7d": 3,
+        "loginFailed7d": 2,
     }
+    assert generated[:16] == timezone.now().isoformat()[:16]
 
 
 def test_admin_api_is_for_admins(alice: User, client_for, operator: User, charlie: User) -> None:
@@ -196,7 +198,8 @@ def test_admin_api_is_for_admins(alice: User, client_for, operator: User, charli
 def test_admin_users_list_data_unlock_and_delete(client_for, operator: User, alice: User, charlie: User) -> None:
     client = client_for(operator)
     listed = client.get("/api/v1/admin/users?limit=2&page=1").json()
-    assert (listed["total"], len(listed["users"]), listed["limit"]) == (3, 2, 2)
+    assert (listed["total"], len(listed["users"]), listed["page"], listed["limit"]) == (3, 2, 1, 2)
+    assert all(set(u) == {"id", "email", "name", "role", "createdAt", "lastActiveAt"} for u in listed["users"])
     assert "password" not in str(listed)
     found = client.get("/api/v1/admin/users?search=CHARL").json()
     assert [u["email"] for u in found["users"]] == ["charlie@example.com"]
@@ -204,13 +207,19 @@ def test_admin_users_list_data_unlock_and_delete(client_for, operator: User, ali
     assert (too_many.status_code, list(too_many.json()["fields"])) == (400, ["limit"])
     summary = client.get(f"/api/v1/admin/users/{alice.id}/data").json()
     assert summary["user"]["id"] == alice.id
-    assert set(summary) == {"user", "sessions", "passkeys", "spaces", "apiKeys", "securityEvents", "grants", "vault"}
+    assert set(summary) == {"user", "auth", "credits", "projects", "totals"}  # the owner's own summary (PLATFORM.md §5)
+    assert summary["auth"]["sessionsCount"] == 0
     assert client.get("/api/v1/admin/users/nobody/data").status_code == 404
     for _ in range(5):
         APIClient().post("/api/v1/auth/login", {"email": charlie.email, "password": "wrong password!"}, format="json")
     assert client.post(f"/api/v1/admin/users/{charlie.id}/unlock").json() == {"success": True}
     assert APIClient().post("/api/v1/auth/login", {"email": charlie.email, "password": PASSWORD}, format="json").status_code == 200
-    assert client.delete(f"/api/v1/admin/users/{charlie.id}/data").json() == {"success": True}
+    assert client.delete(f"/api/v1/admin/users/{charlie.id}/data").json() == {
+        "success": True,
+        "deletedFromProjects": [],
+        "deletedFromAuth": {"sessions": 1, "accounts": 1, "credits": 0, "user": True},
+        "totalDeleted": 3,
+    }
     assert not User.objects.filter(pk=charlie.pk).exists()
     assert SecurityEvent.objects.filter(type="ADMIN_ACTION", metadata__action="delete_user", metadata__targetId=charlie.id).exists()
 
@@ -232,3 +241,14 @@ def test_retry_from_the_outbox_admin(console: Client, alice: User, notify, djang
     console.post(reverse("admin:mail_outboxmessage_changelist"), {"action": "retry", "_selected_action": [message.pk]})
     assert OutboxMessage.objects.get().status == "sent"
     assert len(notify.to(alice.email)) == 1
+
+
+def test_web_admin_area_sees_when_each_user_was_last_active(client_for, operator: User, alice: User, charlie: User) -> None:
+    client = client_for(operator)
+    client_for(alice)
+    seen = timezone.now() - timedelta(hours=3)
+    Session.objects.filter(user=alice).update(last_seen_at=seen)
+    users = {u["email"]: u for u in client.get("/api/v1/admin/users").json()["users"]}
+    assert users[alice.email]["lastActiveAt"][:19] == seen.isoformat()[:19]
+    assert users[charlie.email]["lastActiveAt"] is None  # never signed in
+    assert (users[operator.email]["role"], users[alice.email]["role"]) == ("admin", "user")

@@ -14,7 +14,8 @@ def assert_envelope(response, code: ErrorCode) -> dict:
     assert body["error"] == code.name
     assert body["status"] == code.status
     assert isinstance(body["message"], str) and body["message"]
-    assert set(body) <= {"error", "message", "status", "fields", "retryAfterSec"}
+    assert body["code"] == body["error"]  # the platform's vault and grant clients read `code`
+    assert set(body) <= {"error", "code", "message", "status", "fields", "retryAfterSec"}
     for marker in LEAK_MARKERS:
         assert marker not in response.content.decode()
     return body

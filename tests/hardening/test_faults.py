@@ -94,7 +94,7 @@ def test_the_database_going_away_is_503_counts_nothing_and_recovers(server_behin
     }
     for name, (status, body) in during.items():
         assert (status, body["error"], body["status"]) == (503, "SERVICE_UNAVAILABLE", 503), name
-        assert set(body) == {"error", "message", "status"}
+        assert set(body) == {"error", "code", "message", "status"}
     assert call(base, "GET", "/health")[0] == 200  # liveness needs no database
 
     proxy.start()

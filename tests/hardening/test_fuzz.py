@@ -17,7 +17,7 @@ from tests.hardening.figures import FIGURES
 from tests.support import PASSWORD, sign_in
 
 EXAMPLES_PER_OPERATION = 12
-ENVELOPE_KEYS = {"error", "message", "status"}
+ENVELOPE_KEYS = {"error", "code", "message", "status"}
 
 SCHEMA = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True)).include(path_regex=r"^/api/v1/")
 FUZZ_SETTINGS = settings(

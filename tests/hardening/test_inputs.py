@@ -92,7 +92,7 @@ def test_injection_strings_are_plain_text_everywhere(payload: str, alice: User, 
     assert space.status_code == 201
     assert space.json()["space"]["name"] == payload
     settings = client.patch("/api/v1/settings/app/notes", {"title": payload}, format="json")
-    assert settings.json() == {"title": payload}
+    assert settings.json()["appOverrides"] == {"notes": {"title": payload}}
     assert User.objects.count() == 1
 
 

@@ -52,20 +52,20 @@ def test_register_list_and_sign_in_with_tokens_that_verify_against_the_jwks(alic
     created = register(client, authenticator, name="Laptop")
     assert created.status_code == 201
     passkey = created.json()["passkey"]
-    assert set(passkey) == {"id", "name", "createdAt", "lastUsedAt", "deviceType", "backedUp", "transports", "aaguid"}
-    assert (passkey["name"], passkey["deviceType"], passkey["backedUp"], passkey["transports"]) == (
+    assert set(passkey) == {"id", "friendlyName", "createdAt", "lastUsedAt", "deviceType", "backedUp", "transports", "aaguid"}
+    assert (passkey["friendlyName"], passkey["deviceType"], passkey["backedUp"], passkey["transports"]) == (
         "Laptop",
         "single_device",
         False,
         ["internal"],
     )
-    assert client.get(BASE).json()["passkeys"] == [passkey]
+    assert client.get(BASE).json() == [passkey]  # a bare array (PLATFORM.md §2)
     assert SecurityEvent.objects.filter(type="PASSKEY_REGISTERED", user=alice).count() == 1
 
     signed_in = verify(assertion(authenticator, alice.email))
     assert signed_in.status_code == 200
     body = signed_in.json()
-    assert set(body) == {"user", "accessToken", "refreshToken", "tokenType", "expiresIn", "deviceToken"}
+    assert {"user", "accessToken", "refreshToken", "tokenType", "expiresIn", "deviceToken"} <= set(body)
     jwks = APIClient().get("/api/v1/auth/jwks").json()
     [key] = jwks["keys"]
     claims = pyjwt.decode(body["accessToken"], pyjwt.PyJWK(key).key, algorithms=["EdDSA"], audience="mana")
@@ -96,10 +96,10 @@ def test_name_comes_from_the_aaguid_when_none_is_given(alice: User, client_for) 
         aaguid=bytes.fromhex("fbfc3007154e4ecc8c0b6e020557d7bd"), sign_count_step=0, backup_eligible=True, backed_up=True
     )
     passkey = register(client_for(alice), icloud).json()["passkey"]
-    assert (passkey["name"], passkey["deviceType"], passkey["backedUp"]) == ("iCloud Keychain", "multi_device", True)
+    assert (passkey["friendlyName"], passkey["deviceType"], passkey["backedUp"]) == ("iCloud Keychain", "multi_device", True)
     assert passkey["aaguid"] == "fbfc3007-154e-4ecc-8c0b-6e020557d7bd"
     plain = register(client_for(alice), SoftAuthenticator()).json()["passkey"]
-    assert (plain["name"], plain["aaguid"]) == ("Passkey", "")
+    assert (plain["friendlyName"], plain["aaguid"]) == ("Passkey", "")
 
 
 def test_a_synced_passkey_that_always_counts_zero_is_accepted(alice: User, client_for) -> None:
@@ -212,15 +212,15 @@ def test_failed_passkeys_do_not_touch_the_password_lockout(alice: User, alice_ke
 
 def test_rename_and_delete_are_the_owners_alone(alice: User, charlie: User, alice_key: SoftAuthenticator, client_for) -> None:
     owner, stranger = client_for(alice), client_for(charlie)
-    passkey_id = owner.get(BASE).json()["passkeys"][0]["id"]
-    assert stranger.get(BASE).json() == {"passkeys": []}
+    passkey_id = owner.get(BASE).json()[0]["id"]
+    assert stranger.get(BASE).json() == []
     for response in (stranger.patch(f"{BASE}/{passkey_id}", {"name": "mine"}, format="json"), stranger.delete(f"{BASE}/{passkey_id}")):
         assert response.status_code == 404
         assert response.json()["error"] == "NOT_FOUND"
     assert Passkey.objects.get(pk=passkey_id).name == "Passkey"
 
     renamed = owner.patch(f"{BASE}/{passkey_id}", {"friendlyName": "Work laptop"}, format="json")
-    assert renamed.json()["passkey"]["name"] == "Work laptop"
+    assert renamed.json()["passkey"]["friendlyName"] == "Work laptop"
     too_long = owner.patch(f"{BASE}/{passkey_id}", {"name": "x" * 65}, format="json")
     assert too_long.status_code == 400
     assert list(too_long.json()["fields"]) == ["name"]
@@ -254,6 +254,37 @@ def test_capability_and_switching_passkeys_off(alice: User, client_for, settings
     for response in (client_for(alice).get(BASE), APIClient().post(f"{BASE}/authenticate/options", {}, format="json")):
         assert response.status_code == 404
         assert response.json()["error"] == "PASSKEY_NOT_ENABLED"
+
+
+def test_web_login_page_asks_for_discoverable_options_with_no_body(alice: User, alice_key: SoftAuthenticator) -> None:
+    for response in (APIClient().post(f"{BASE}/authenticate/options"), APIClient().post(f"{BASE}/authenticate/options", {}, format="json")):
+        assert response.status_code == 200
+        options = response.json()  # raw PublicKeyCredentialRequestOptionsJSON, no wrapper
+        assert {"challenge", "rpId"} <= set(options)
+        assert options.get("allowCredentials", []) == []
+    assert verify(alice_key.get(options=options, origin=ORIGIN)).json()["user"]["id"] == alice.id
+
+
+def test_web_settings_page_registers_lists_and_renames_a_passkey(alice: User, client_for) -> None:
+    browser = APIClient()
+    assert browser.post("/api/v1/auth/login", {"email": alice.email, "password": PASSWORD}, format="json").status_code == 200
+    options = browser.post(f"{BASE}/register/options", HTTP_ORIGIN="http://localhost:5173")  # by the session cookie
+    assert options.status_code == 200
+    assert {"challenge", "rp", "user", "pubKeyCredParams"} <= set(options.json())  # raw creation options
+    response = SoftAuthenticator().create(options=options.json(), origin=ORIGIN)
+    created = browser.post(
+        f"{BASE}/register/verify", {"response": response, "name": "Phone"}, format="json", HTTP_ORIGIN="http://localhost:5173"
+    )
+    assert created.status_code == 201
+    bearer = client_for(alice)
+    (listed,) = bearer.get(BASE).json()
+    assert (listed["friendlyName"], listed["deviceType"], listed["backedUp"]) == ("Phone", "single_device", False)
+    assert listed["lastUsedAt"] is None
+    assert {"id", "friendlyName", "deviceType", "backedUp", "createdAt", "lastUsedAt"} <= set(listed)
+    assert bearer.patch(f"{BASE}/{listed['id']}", {"friendlyName": "My phone"}, format="json").status_code == 200
+    assert bearer.patch(f"{BASE}/{listed['id']}", {"name": "Old phone"}, format="json").status_code == 200
+    assert Passkey.objects.get(pk=listed["id"]).name == "Old phone"
+    assert bearer.patch(f"{BASE}/{listed['id']}", {}, format="json").json()["error"] == "VALIDATION"
 
 
 @pytest.mark.postgres
