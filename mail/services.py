@@ -7,6 +7,7 @@ import logging
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -19,7 +20,7 @@ from django.utils import timezone
 
 from core.keyring import get_keyring, rewrap_rows
 from core.rewrap import RewrapCount, rewrapper
-from mail.models import OutboxMessage, ServiceCall
+from mail.models import DeliveryStatus, OutboxMessage, ServiceCall
 
 logger = logging.getLogger(__name__)
 
@@ -74,41 +75,81 @@ def _backoff(attempts: int) -> timedelta:
     return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
 
 
-def deliver(message_id: int) -> bool:
-    """Send one due message. Claimed under a row lock (skip locked), so two workers never send
-    the same message; a failure is recorded with its next attempt time, never raised."""
+def _send_claimed(
+    model: Any,
+    pk: int,
+    *,
+    send: Callable[[Any], None],
+    failure: Callable[[Exception], str],
+    max_attempts: int,
+    delivered: dict[str, Any],
+    name: Callable[[Any], str],
+) -> bool:
+    """Send one due row of an outbox (mail or service calls). Claimed under a row lock (skip
+    locked), so two workers never send the same one; a failure is recorded with its next attempt
+    time, never raised. `delivered` are the fields a sent row no longer needs to keep."""
     with transaction.atomic():
-        message = (
-            OutboxMessage.objects.select_for_update(skip_locked=True)
-            .filter(pk=message_id, status=OutboxMessage.Status.PENDING, next_attempt_at__lte=timezone.now())
+        row = (
+            model.objects.select_for_update(skip_locked=True)
+            .filter(pk=pk, status=DeliveryStatus.PENDING, next_attempt_at__lte=timezone.now())
             .first()
         )
-        if message is None:
+        if row is None:
             return False
-        message.attempts += 1
+        row.attempts += 1
         try:
-            # Inside the try: a body whose KEK is gone is a failed attempt, not a crash that
-            # would stop the outbox at this message on every run.
-            body = json.loads(get_keyring().unwrap_text(message.body_wrapped, aad=_aad(message.recipient)))
-            email = EmailMultiAlternatives(message.subject, body["text"], to=[message.recipient])
-            email.attach_alternative(body["html"], "text/html")
-            email.send()
+            send(row)
         except Exception as exc:
-            # Only the kind of failure: a notify error body could echo the message back.
-            message.last_error = f"{type(exc).__name__}: {str(exc)[:200]}" if isinstance(exc, OSError) else type(exc).__name__
-            if message.attempts >= MAX_ATTEMPTS:
-                message.status = OutboxMessage.Status.FAILED
-            message.next_attempt_at = timezone.now() + _backoff(message.attempts)
-            message.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
-            logger.warning("mail %s (%s) not delivered, attempt %s: %s", message.pk, message.template, message.attempts, message.last_error)
+            row.last_error = failure(exc)
+            if row.attempts >= max_attempts:
+                row.status = DeliveryStatus.FAILED
+            row.next_attempt_at = timezone.now() + _backoff(row.attempts)
+            row.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+            logger.warning("%s not delivered, attempt %s: %s", name(row), row.attempts, row.last_error)
             return False
-        logger.info("mail %s (%s) delivered on attempt %s", message.pk, message.template, message.attempts)
-        message.status = OutboxMessage.Status.SENT
-        message.sent_at = timezone.now()
-        message.body_wrapped = ""  # delivered: the links it held need not be kept
-        message.last_error = ""
-        message.save(update_fields=["attempts", "status", "sent_at", "body_wrapped", "last_error"])
+        logger.info("%s delivered on attempt %s", name(row), row.attempts)
+        row.status = DeliveryStatus.SENT
+        row.sent_at = timezone.now()
+        row.last_error = ""
+        for field, value in delivered.items():
+            setattr(row, field, value)
+        row.save(update_fields=["attempts", "status", "sent_at", "last_error", *delivered])
         return True
+
+
+def _retry(model: Any, pks: list[int], deliver_one: Callable[[int], bool]) -> int:
+    """Operator's retry: failed or waiting rows become due now and are sent at once."""
+    model.objects.filter(pk__in=pks).exclude(status=DeliveryStatus.SENT).update(
+        status=DeliveryStatus.PENDING, next_attempt_at=timezone.now()
+    )
+    return sum(1 for pk in pks if deliver_one(pk))
+
+
+def _send_mail(message: OutboxMessage) -> None:
+    # The unwrap is part of the attempt: a body whose KEK is gone is a failed attempt, not a
+    # crash that would stop the outbox at this message on every run.
+    body = json.loads(get_keyring().unwrap_text(message.body_wrapped, aad=_aad(message.recipient)))
+    email = EmailMultiAlternatives(message.subject, body["text"], to=[message.recipient])
+    email.attach_alternative(body["html"], "text/html")
+    email.send()
+
+
+def _mail_failure(exc: Exception) -> str:
+    # Only the kind of failure: a notify error body could echo the message back.
+    return f"{type(exc).__name__}: {str(exc)[:200]}" if isinstance(exc, OSError) else type(exc).__name__
+
+
+def deliver(message_id: int) -> bool:
+    """Send one due message (the body, holding the links it mailed, is dropped once sent)."""
+    return _send_claimed(
+        OutboxMessage,
+        message_id,
+        send=_send_mail,
+        failure=_mail_failure,
+        max_attempts=MAX_ATTEMPTS,
+        delivered={"body_wrapped": ""},
+        name=lambda message: f"mail {message.pk} ({message.template})",
+    )
 
 
 @dataclass(frozen=True)
@@ -137,11 +178,7 @@ def process_outbox(*, limit: int = 100) -> OutboxRun:
 
 
 def outbox_retry(*, message_ids: list[int]) -> int:
-    """Operator's retry: failed or waiting messages become due now and are sent at once."""
-    OutboxMessage.objects.filter(pk__in=message_ids).exclude(status=OutboxMessage.Status.SENT).update(
-        status=OutboxMessage.Status.PENDING, next_attempt_at=timezone.now()
-    )
-    return sum(1 for message_id in message_ids if deliver(message_id))
+    return _retry(OutboxMessage, message_ids, deliver)
 
 
 @rewrapper("outbox messages", OutboxMessage, order=40)
@@ -220,42 +257,20 @@ def service_call_enqueue(
 
 
 def service_call_deliver(call_id: int) -> bool:
-    """Send one due call, claimed under a row lock (skip locked) like `deliver`; a failure is
-    recorded with its next attempt time, never raised."""
-    with transaction.atomic():
-        call = (
-            ServiceCall.objects.select_for_update(skip_locked=True)
-            .filter(pk=call_id, status=ServiceCall.Status.PENDING, next_attempt_at__lte=timezone.now())
-            .first()
-        )
-        if call is None:
-            return False
-        call.attempts += 1
-        try:
-            _request(call.target, call.method, call.path, call.payload, timeout=settings.MANA_SERVICE_CALL_TIMEOUT)
-        except Exception as exc:
-            call.last_error = _failure(exc)
-            if call.attempts >= CALL_MAX_ATTEMPTS:
-                call.status = ServiceCall.Status.FAILED
-            call.next_attempt_at = timezone.now() + _backoff(call.attempts)
-            call.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
-            logger.warning("service call %s (%s) failed, attempt %s: %s", call.pk, call.target, call.attempts, call.last_error)
-            return False
-        logger.info("service call %s (%s) sent on attempt %s", call.pk, call.target, call.attempts)
-        call.status = ServiceCall.Status.SENT
-        call.sent_at = timezone.now()
-        call.payload = None  # sent: the address and name it carried need not be kept
-        call.last_error = ""
-        call.save(update_fields=["attempts", "status", "sent_at", "payload", "last_error"])
-        return True
+    """Send one due call (its payload, the address and name it carried, is dropped once sent)."""
+    return _send_claimed(
+        ServiceCall,
+        call_id,
+        send=lambda call: _request(call.target, call.method, call.path, call.payload, timeout=settings.MANA_SERVICE_CALL_TIMEOUT),
+        failure=_failure,
+        max_attempts=CALL_MAX_ATTEMPTS,
+        delivered={"payload": None},
+        name=lambda call: f"service call {call.pk} ({call.target})",
+    )
 
 
 def service_call_retry(*, call_ids: list[int]) -> int:
-    """Operator's retry: failed or waiting calls become due now and are sent at once."""
-    ServiceCall.objects.filter(pk__in=call_ids).exclude(status=ServiceCall.Status.SENT).update(
-        status=ServiceCall.Status.PENDING, next_attempt_at=timezone.now()
-    )
-    return sum(1 for call_id in call_ids if service_call_deliver(call_id))
+    return _retry(ServiceCall, call_ids, service_call_deliver)
 
 
 CREDITS_FIELDS = ("balance", "totalEarned", "totalSpent", "transactionsCount")
