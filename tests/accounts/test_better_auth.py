@@ -314,3 +314,18 @@ def test_the_web_app_may_send_and_read_what_it_needs_across_origins(api: APIClie
     answer = api.get("/api/v1/auth/signup-status", HTTP_ORIGIN=WEB)
     assert answer["Access-Control-Expose-Headers"] == "Content-Disposition, Retry-After, X-Request-Id"
     assert answer["Vary"].endswith("Origin")
+
+
+def test_on_a_shared_domain_over_https_the_cookie_is_secure_cross_site(api: APIClient, alice: User, settings: Any) -> None:
+    settings.BASE_URL, settings.COOKIE_DOMAIN = "https://auth.mana.how", ".mana.how"
+    response = api.post("/api/v1/auth/login", {"email": alice.email, "password": PASSWORD}, format="json", secure=True)
+    cookie = response.cookies["__Secure-mana.session_token"]
+    assert (cookie["domain"], cookie["samesite"], cookie["secure"], cookie["httponly"]) == (".mana.how", "None", True, True)
+    assert cookie["max-age"] == 604800
+
+
+def test_shared_client_refresh_failure_reads_as_final_not_as_a_network_error(api: APIClient) -> None:
+    response = api.post("/api/v1/auth/refresh", {"refreshToken": "not-a-token"}, format="json")
+    body = response.json()
+    assert (response.status_code, body["code"], body["message"]) == (401, "TOKEN_INVALID", "Invalid refresh token")
+    assert not re.search(r"network|fetch|connection|timeout", body["message"], re.IGNORECASE)
