@@ -89,14 +89,16 @@ MANA_MAIL_URL = env.str("MANA_MAIL_URL", default="").rstrip("/")
 MANA_SERVICE_CALL_TIMEOUT = min(env.float("MANA_SERVICE_CALL_TIMEOUT", default=2.0), 5.0)
 MANA_AI_PUBLIC_KEY_PEM = env.str("MANA_AI_PUBLIC_KEY_PEM", default="", multiline=True)
 
-WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="") or (urlsplit(BASE_URL).hostname or "localhost")
+CORS_ORIGINS = env.list("CORS_ORIGINS", default=["http://localhost:5173"])
+COOKIE_DOMAIN = env.str("COOKIE_DOMAIN", default="") or None
+# PLATFORM.md §2: the RP ID falls back to the shared cookie domain (the apps' common parent), and
+# passkeys may be used on this service's pages and on the trusted web apps alike.
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="") or (COOKIE_DOMAIN or "").lstrip(".") or (urlsplit(BASE_URL).hostname or "localhost")
 WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="Mana")
-WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGIN", default=[BASE_URL])
+WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGIN", default=[BASE_URL, *CORS_ORIGINS])
 PASSKEYS_ENABLED = env.bool("PASSKEYS_ENABLED", default=True)
 ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=IS_PRODUCTION)
 
-CORS_ORIGINS = env.list("CORS_ORIGINS", default=["http://localhost:5173"])
-COOKIE_DOMAIN = env.str("COOKIE_DOMAIN", default="") or None
 # The web app: invitation links and the redirect target when a caller names an untrusted one.
 WEB_APP_URL = (env.str("WEB_APP_URL", default="") or (CORS_ORIGINS[0] if CORS_ORIGINS else BASE_URL)).rstrip("/")
 

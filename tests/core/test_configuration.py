@@ -74,3 +74,10 @@ def test_secrets_may_come_from_files(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == base64.b64encode(bytes(range(32))).decode()
     assert "INSECURE DEFAULT: MANA_AUTH_KEK" not in result.stderr
+
+
+def test_passkeys_follow_the_shared_cookie_domain_and_the_trusted_web_apps(tmp_path: Path) -> None:
+    """PLATFORM.md §2: RP ID from COOKIE_DOMAIN without its dot, origins from BASE_URL and CORS_ORIGINS."""
+    env = production_env(tmp_path, BASE_URL="https://auth.mana.how", COOKIE_DOMAIN=".mana.how", CORS_ORIGINS="https://mana.how")
+    printed = manage("shell", "-c", "from django.conf import settings; print(settings.WEBAUTHN_RP_ID, settings.WEBAUTHN_ORIGINS)", env=env)
+    assert printed.stdout.strip().splitlines()[-1] == "mana.how ['https://auth.mana.how', 'https://mana.how']", printed.stderr
