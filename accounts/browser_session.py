@@ -24,6 +24,12 @@ def page_user(request: HttpRequest) -> User | None:
     return user
 
 
+def browser_session_id(request: HttpRequest) -> str | None:
+    """The live Session row the browser's Django session is linked to, else None (a revoked
+    link signs the browser out, as on the pages)."""
+    return request.session.get(SESSION_LINK) if page_user(request) is not None else None
+
+
 def browser_sign_in(request: HttpRequest, sign_in: SignIn) -> None:
     """A Django session for the browser, linked to the sign-in's Session row."""
     django_login(request, sign_in.user, backend="django.contrib.auth.backends.ModelBackend")

@@ -177,7 +177,7 @@ def encode_access_token(claims: dict[str, Any]) -> str:
 
 
 def decode_access_token(token: str) -> dict[str, Any]:
-    """Verify signature (by kid), aud, iss and exp. Raises TokenExpiredError or TokenInvalidError."""
+    """Verify signature (by kid), aud, iss and exp (required). Raises TokenExpiredError or TokenInvalidError."""
     try:
         header = pyjwt.get_unverified_header(token)
     except pyjwt.InvalidTokenError as exc:
@@ -189,11 +189,14 @@ def decode_access_token(token: str) -> dict[str, Any]:
     if key is None:
         raise TokenInvalidError
     try:
-        return key.backend().decode(token)  # type: ignore[arg-type] # simplejwt's Token type is its own wrapper; it takes the string
+        payload = key.backend().decode(token)  # type: ignore[arg-type] # simplejwt's Token type is its own wrapper; it takes the string
     except TokenBackendExpiredToken as exc:
         raise TokenExpiredError from exc
     except TokenBackendError as exc:
         raise TokenInvalidError from exc
+    if "exp" not in payload:  # PyJWT checks exp only when it is there; a token without one would never expire
+        raise TokenInvalidError
+    return payload
 
 
 def published_keys() -> list[SigningKey]:

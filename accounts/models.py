@@ -98,8 +98,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         self.email = normalise_email(self.email)
 
 
-# Sign-ins that proved more than a password: a passkey, or any first step plus TOTP.
-STRONG_SIGN_IN_METHODS = frozenset({"passkey", "password+totp", "magic_link+totp"})
+# Sign-ins that proved more than a password: a user-verified passkey ("passkey"; one without
+# user verification is "passkey_no_uv", possession only), or any first step plus TOTP.
+STRONG_SIGN_IN_METHODS = frozenset({"passkey", "password+totp", "magic_link+totp", "passkey_no_uv+totp"})
 
 
 class Session(models.Model):

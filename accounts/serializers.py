@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from accounts.models import Session, User
 from core.models import SecurityEvent
+from core.text import EMAIL_MAX_LENGTH, validate_visible
 
 # --- output -----------------------------------------------------------------------------------
 
@@ -73,7 +74,8 @@ class SessionSerializer(serializers.ModelSerializer[Session]):
 def event_type_label(event: SecurityEvent) -> str:
     """The lowercase names the platform's security page labels (PLATFORM.md §1): our types
     lowercased, except a passkey sign-in, which we record as a LOGIN_SUCCESS with its method."""
-    if event.type == "LOGIN_SUCCESS" and isinstance(event.metadata, dict) and event.metadata.get("method") == "passkey":
+    method = event.metadata.get("method") if isinstance(event.metadata, dict) else None
+    if event.type == "LOGIN_SUCCESS" and method in ("passkey", "passkey_no_uv"):
         return "passkey_login_success"
     return event.type.lower()
 
@@ -134,7 +136,7 @@ PASSWORD_FIELD_MAX = 1024
 
 
 class RegisterInput(serializers.Serializer[Any]):
-    email = serializers.EmailField(max_length=254)
+    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH, validators=[validate_visible])
     password = serializers.CharField(max_length=PASSWORD_FIELD_MAX, trim_whitespace=False)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     # Where the verification link returns to (a trusted origin, else the web app).
@@ -180,7 +182,7 @@ class ProfileInput(serializers.Serializer[Any]):
 
 
 class ChangeEmailInput(serializers.Serializer[Any]):
-    newEmail = serializers.EmailField(max_length=254)
+    newEmail = serializers.EmailField(max_length=EMAIL_MAX_LENGTH, validators=[validate_visible])
     # Optional (the web app sends none): without it a fresh sign-in confirms (PLATFORM.md §13).
     password = serializers.CharField(max_length=PASSWORD_FIELD_MAX, trim_whitespace=False, required=False)
 

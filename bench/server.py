@@ -98,6 +98,7 @@ def production_env(*, database_url: str, redis_url: str | None, base_url: str, s
         "MANA_AUTH_KEK": base64.b64encode(os.urandom(32)).decode(),
         "MANA_SERVICE_KEY": service_key,
         "MANA_NOTIFY_URL": "http://127.0.0.1:9",  # closed port: mail waits in the outbox, and no scenario sends any
+        "CORS_ORIGINS": base_url,  # production requires it; the benchmark has no web app
         "MANA_AI_PUBLIC_KEY_PEM": ai_public_key_pem(),
         "BASE_URL": base_url,
         # As behind the production proxy: each simulated client has its own address in X-Forwarded-For,
@@ -144,6 +145,7 @@ class Gunicorn:
             "--bind", f"127.0.0.1:{self.port}",
             "--workers", str(self.workers),
             "--access-logfile", "-",
+            "--logger-class", "config.gunicorn_logging.AccessLogger",
             "--forwarded-allow-ips", "127.0.0.1",
             "--timeout", "30",
         ]  # fmt: skip

@@ -7,13 +7,17 @@ without downtime. Every wrapped value records the id of the KEK that wrapped it.
 import base64
 import binascii
 import functools
+import hashlib
+import hmac
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -98,6 +102,17 @@ class Keyring:
             return AESGCM(key).decrypt(wrapped.iv, wrapped.ciphertext, aad or None)
         except InvalidTag as exc:
             raise KeyringError("wrapped value failed authentication") from exc
+
+    def _derived_key(self, kek_id: str, purpose: str) -> bytes:
+        return HKDF(algorithm=hashes.SHA256(), length=KEK_BYTES, salt=None, info=f"mana-auth:{purpose}".encode()).derive(self._keys[kek_id])
+
+    def keyed_hashes(self, purpose: str, value: str) -> list[str]:
+        """HMAC-SHA256 of `value` (hex) under a key derived for `purpose` from each KEK, the active
+        KEK's first: for secrets checked but never needed back (backup codes), which a database
+        dump alone must not let anyone test guesses against. Values hashed under a retired KEK
+        keep matching as long as that KEK is configured."""
+        order = [self.active_id, *sorted(self._keys.keys() - {self.active_id})]
+        return [hmac.new(self._derived_key(kek_id, purpose), value.encode(), hashlib.sha256).hexdigest() for kek_id in order]
 
     def wrap_text(self, plaintext: bytes, *, aad: bytes = b"") -> str:
         return self.wrap(plaintext, aad=aad).to_text()

@@ -1,7 +1,9 @@
-"""Request-scoped log context: the request id rides a context variable into every log line."""
+"""Request-scoped log context: the request id rides a context variable into every log line; and
+the link tokens that requests carry are kept out of every line."""
 
 import json
 import logging
+import re
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -11,6 +13,29 @@ request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        return True
+
+
+# Mailed links carry secrets in their path (reset-password/<token>, invitations/<token>/accept) or
+# query (?token=…, the invitation's ?id=…); a logged path or URL keeps neither.
+_PATH_SECRET = re.compile(r"(/reset-password/|/invitations/)[^/?#\s\"]+")
+_QUERY_SECRET = re.compile(r"([?&](?:token|id)=)[^&#\s\"]+")
+REDACTED = "[redacted]"
+
+
+def scrub_secrets(text: str) -> str:
+    return _QUERY_SECRET.sub(rf"\1{REDACTED}", _PATH_SECRET.sub(rf"\1{REDACTED}", text))
+
+
+class SecretScrubFilter(logging.Filter):
+    """Django's request logging names the path ("Not Found: /api/auth/reset-password/…"), and any
+    other line may quote a URL: the message goes out with its link tokens redacted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        scrubbed = scrub_secrets(message)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
         return True
 
 

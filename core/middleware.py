@@ -7,6 +7,7 @@ import sentry_sdk
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from core.errors import ApiError, ErrorCode, error_response
 from core.logging import request_id_var
 from core.origin import Origin
 
@@ -80,3 +81,21 @@ class ApiHeadersMiddleware:
         if "Cache-Control" not in response:
             response["Cache-Control"] = "no-store"
         return response
+
+
+class NulRefusalMiddleware:
+    """A NUL byte in the path, the query or a form field is refused with 400 here, once for every
+    route: PostgreSQL cannot store or compare one, and each lookup would otherwise fail with a 5xx."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        form = request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data")
+        if "\x00" in request.path or _has_nul(request.GET) or (form and _has_nul(request.POST)):
+            return error_response(ApiError(ErrorCode.VALIDATION, "The request contains a NUL character."))
+        return self.get_response(request)
+
+
+def _has_nul(data: Any) -> bool:
+    return any("\x00" in key or any("\x00" in value for value in data.getlist(key)) for key in data)

@@ -1,8 +1,9 @@
 """Fixed-window rate limits on the shared cache (Redis in production), so every worker process
 on every host counts into the same bucket (DESIGN.md rule 6).
 
-The cache is a protection, not a dependency: when it fails, limits fail open and say so in the
-log, while the database-backed lockout keeps guarding passwords.
+When the cache fails, the limits that guard credentials (sign-in, the second factor, mailed
+links, registration) fail closed with 503, as API.md says of a cache outage: an attacker must not
+get unlimited guesses by knocking the cache over. The others fail open and say so in the log.
 """
 
 import hashlib
@@ -23,6 +24,7 @@ class Limit:
     scope: str
     limit: int
     window_seconds: int
+    fail_closed: bool = False  # True for the limits that guard credentials
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,10 @@ def hit(limit: Limit, identity: str, *, now: float | None = None) -> Decision:
         except ValueError:  # expired between add and incr
             cache.add(key, 1, timeout=limit.window_seconds + 1)
             count = 1
-    except Exception:
+    except Exception as exc:
+        if limit.fail_closed:
+            logger.exception("rate limit cache unavailable; refusing %s", limit.scope)
+            raise ApiError(ErrorCode.SERVICE_UNAVAILABLE) from exc
         logger.exception("rate limit cache unavailable; allowing %s", limit.scope)
         return Decision(allowed=True, count=0, retry_after=0)
     return Decision(allowed=count <= limit.limit, count=count, retry_after=retry_after)

@@ -26,10 +26,15 @@ def request_origin(request: HttpRequest) -> str | None:
     return f"{referer.scheme}://{referer.netloc}" if referer.scheme and referer.netloc else None
 
 
-def safe_next(request: HttpRequest, candidate: str | None) -> str:
-    """Only to our own pages or an allowed origin; anything else lands on the default page."""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts=allowed_redirect_hosts() | {request.get_host()}, require_https=request.is_secure()
+def safe_next(request: HttpRequest, candidate: object) -> str:
+    """Only to our own pages or an allowed origin; anything else (a JSON list or number among it)
+    lands on the default page."""
+    if (
+        isinstance(candidate, str)
+        and candidate
+        and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts=allowed_redirect_hosts() | {request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return candidate
     return DEFAULT_PAGE

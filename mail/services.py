@@ -1,20 +1,26 @@
 """The outbox: mail, rendered and stored (body KEK-wrapped), and calls to sibling services
 (PLATFORM.md §10), both written in the transaction of the action that causes them, first sent
-right after commit and retried by `process_outbox`. Also the synchronous GDPR calls to credits."""
+right after commit by a small pool of threads (after the response: a request never waits for a
+sibling, and its duration does not tell whether it mailed anyone) and retried by `process_outbox`.
+Also the synchronous GDPR calls to credits."""
 
 import json
 import logging
+import re
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import connections, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -34,13 +40,24 @@ def _aad(recipient: str) -> bytes:
     return f"outbox:{recipient}".encode()
 
 
+# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def _one_line(value: str) -> str:
+    """A value or subject on one line: a line break in a name (a space's, a user's) would start
+    a header of its own toward the notification service, or a blank line the body."""
+    return _CONTROL.sub(" ", value)
+
+
 def _render(template: str, language: str, context: dict[str, Any]) -> tuple[str, str, str]:
     language = language if language in LANGUAGES else "de"
-    context = context | {"base_url": settings.BASE_URL, "lang": language}
+    context = {key: _one_line(value) if isinstance(value, str) else value for key, value in context.items()}
+    context |= {"base_url": settings.BASE_URL, "lang": language}
     text = render_to_string(f"emails/{language}/{template}.txt", context)
     subject, _, body = text.partition("\n\n")
     html = render_to_string(f"emails/{language}/{template}.html", context)
-    return subject.strip(), body.strip() + "\n", html
+    return _one_line(subject).strip(), body.strip() + "\n", html
 
 
 class Addressee(Protocol):
@@ -66,8 +83,54 @@ def mail_enqueue(
         template=template,
         body_wrapped=get_keyring().wrap_text(body, aad=_aad(recipient)),
     )
-    transaction.on_commit(lambda: deliver(message.pk))
+    transaction.on_commit(lambda: _first_attempt(deliver, message.pk))
     return message
+
+
+# --- first attempts, after the response ---------------------------------------------------------
+DELIVERY_WORKERS = 4
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+_pending: set[Future[None]] = set()
+
+
+def _first_attempt(send: Callable[[int], bool], pk: int) -> None:
+    """The first attempt at a committed row: in a pool thread (MAIL_DELIVERY = "thread"), or
+    right here ("inline": the test suite, whose open transaction other connections cannot see)."""
+    if settings.MAIL_DELIVERY == "inline":
+        send(pk)
+        return
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            # Made on first use, so each forked worker process has a pool of its own.
+            _pool = ThreadPoolExecutor(max_workers=DELIVERY_WORKERS, thread_name_prefix="outbox")
+        future = _pool.submit(_attempt_in_thread, send, pk)
+        _pending.add(future)
+    future.add_done_callback(_forget)
+
+
+def _forget(future: Future[None]) -> None:
+    with _pool_lock:
+        _pending.discard(future)
+
+
+def _attempt_in_thread(send: Callable[[int], bool], pk: int) -> None:
+    try:
+        send(pk)
+    except Exception:
+        # A send failure is recorded by `send`; this is the database failing: the row stays
+        # pending and `process_outbox` retries it.
+        logger.exception("first attempt at outbox row %s failed", pk)
+    finally:
+        connections.close_all()  # this thread's connections only; a job must not hold one while idle
+
+
+def deliveries_wait(timeout: float = 10.0) -> None:
+    """Wait until the first attempts handed to the pool so far are done (tests, shutdown)."""
+    with _pool_lock:
+        pending = set(_pending)
+    futures_wait(pending, timeout=timeout)
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -252,7 +315,7 @@ def service_call_enqueue(
     if not service_configured(target):
         return None
     call = ServiceCall.objects.create(user_id=user_id, target=target, method=method, path=path, payload=payload)
-    transaction.on_commit(lambda: service_call_deliver(call.pk), robust=True)
+    transaction.on_commit(lambda: _first_attempt(service_call_deliver, call.pk), robust=True)
     return call
 
 

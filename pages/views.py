@@ -5,6 +5,8 @@ from typing import Any
 
 import segno
 from django.contrib.auth import logout as django_logout
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
@@ -21,6 +23,7 @@ from core.errors import ApiError, ErrorCode, classify, error_response
 from core.origin import origin_of
 from core.parsers import loads as strict_json
 from core.redirects import safe_next
+from core.text import EMAIL_MAX_LENGTH, validate_visible
 from pages.session import error_text, field_errors, login_required_page, start_browser_session
 from passkeys import selectors as passkey_selectors
 from passkeys import services as passkey_services
@@ -41,9 +44,28 @@ def _failure(request: HttpRequest, template: str, error: ApiError, context: dict
     return _page(request, template, {"error": error_text(error), "fields": field_errors(error), **(context or {})})
 
 
-def _handoff_to_second_factor(request: HttpRequest, error: ApiError, next_url: str) -> HttpResponse:
+def _form_email(request: HttpRequest, name: str = "email", *, new: bool = False) -> str:
+    """The form's address, checked as the API's serializers check theirs: no account has one
+    longer than an address may be, and a new one must be a visible, well-formed address."""
+    value = request.POST.get(name, "")
+    try:
+        if len(value) > EMAIL_MAX_LENGTH:
+            raise ValidationError(_("The address is too long."))
+        if new:
+            validate_email(value)
+            validate_visible(value)
+    except ValidationError as exc:
+        raise ApiError(ErrorCode.VALIDATION, fields={name: exc.messages}) from exc
+    return value
+
+
+def _second_factor_pending(request: HttpRequest, error: ApiError, next_url: str) -> None:
     request.session[TWO_FACTOR_PENDING] = error.extra["twoFactorToken"]
     request.session[NEXT_PENDING] = next_url
+
+
+def _handoff_to_second_factor(request: HttpRequest, error: ApiError, next_url: str) -> HttpResponse:
+    _second_factor_pending(request, error, next_url)
     return redirect("/two-factor")
 
 
@@ -58,7 +80,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
         return _page(request, "login.html", context)
     try:
         sign_in = signin.password_sign_in(
-            email=request.POST.get("email", ""),
+            email=_form_email(request),
             password=request.POST.get("password", ""),
             device_token=device_token_from(request),
             origin=origin_of(request),
@@ -75,10 +97,19 @@ def passkey_login(request: HttpRequest) -> HttpResponse:
     """The passkey ceremony's last step for the browser: JSON in, a browser session out."""
     try:
         body = strict_json(request.body)
-        sign_in = passkey_services.passkey_sign_in(response=body.get("response"), origin=origin_of(request))
-    except (ApiError, ValueError) as exc:
-        return error_response(classify(exc) if isinstance(exc, ApiError) else ApiError(ErrorCode.VALIDATION))
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return error_response(ApiError(ErrorCode.VALIDATION))
     next_url = safe_next(request, body.get("next"))
+    try:
+        sign_in = passkey_services.passkey_sign_in(response=body.get("response"), origin=origin_of(request))
+    except ApiError as error:
+        if error.code is ErrorCode.TWO_FACTOR_REQUIRED:
+            # A passkey without user verification is one factor: the second follows on its page.
+            _second_factor_pending(request, error, next_url)
+            return JsonResponse({"redirect": "/two-factor"})
+        return error_response(classify(error))
     browser_sign_in(request, sign_in)
     response = JsonResponse({"redirect": next_url})
     sign_in_cookies_set(response, sign_in)
@@ -137,7 +168,7 @@ def register_page(request: HttpRequest) -> HttpResponse:
     context = {"email": request.POST.get("email", ""), "name": request.POST.get("name", "")}
     try:
         registration.user_register(
-            email=request.POST.get("email", ""),
+            email=_form_email(request, new=True),
             password=request.POST.get("password", ""),
             name=request.POST.get("name", "")[:200],
             language=translation.get_language() or "de",
@@ -163,18 +194,23 @@ def _token_page(request: HttpRequest, template: str, action: Any, **context: Any
 
 @require_http_methods(["GET", "POST"])
 def verify_email_page(request: HttpRequest) -> HttpResponse:
-    return _token_page(
-        request,
-        "verify_email.html",
-        lambda token: start_browser_session(request, registration.email_verify(token=token, origin=origin_of(request)), "/account"),
-    )
+    def verify(token: str) -> HttpResponse:
+        try:
+            sign_in = registration.email_verify(token=token, origin=origin_of(request))
+        except ApiError as error:
+            if error.code is ErrorCode.TWO_FACTOR_REQUIRED:
+                return _handoff_to_second_factor(request, error, "/account")
+            raise
+        return start_browser_session(request, sign_in, "/account")
+
+    return _token_page(request, "verify_email.html", verify)
 
 
 @require_http_methods(["GET", "POST"])
 def magic_link_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and "email" in request.POST:
         try:
-            magic_link.magic_link_request(email=request.POST["email"], origin=origin_of(request))
+            magic_link.magic_link_request(email=_form_email(request), origin=origin_of(request))
         except ApiError as error:
             return _failure(request, "magic_link.html", error)
         return _page(
@@ -200,7 +236,7 @@ def forgot_password_page(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _page(request, "forgot_password.html")
     try:
-        passwords.password_reset_request(email=request.POST.get("email", ""), origin=origin_of(request))
+        passwords.password_reset_request(email=_form_email(request), origin=origin_of(request))
     except ApiError as error:
         return _failure(request, "forgot_password.html", error)
     return _page(
@@ -293,7 +329,10 @@ def account_email(request: HttpRequest, user: User) -> HttpResponse:
         request,
         user,
         lambda: profile.email_change_request(
-            actor=user, new_email=request.POST.get("new_email", ""), password=request.POST.get("password", ""), origin=origin_of(request)
+            actor=user,
+            new_email=_form_email(request, "new_email", new=True),
+            password=request.POST.get("password", ""),
+            origin=origin_of(request),
         ),
         _("We have sent a confirmation link to the new address."),
     )
@@ -385,7 +424,9 @@ def account_passkey_verify(request: HttpRequest, user: User) -> HttpResponse:
     try:
         body = strict_json(request.body)
         name = str(body.get("name") or "")[:64] or None
-        passkey = passkey_services.passkey_register(actor=user, response=body.get("response"), name=name, origin=origin_of(request))
+        passkey = passkey_services.passkey_register(
+            actor=user, response=body.get("response"), name=name, origin=origin_of(request), session_id=request.session.get(SESSION_LINK)
+        )
     except (ApiError, ValueError) as exc:
         return error_response(exc if isinstance(exc, ApiError) else ApiError(ErrorCode.VALIDATION))
     return JsonResponse({"id": passkey.id}, status=201)

@@ -5,7 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.common import sign_in_response
-from accounts.authentication import CookieOrBearerAuthentication, actor_of
+from accounts.authentication import CookieOrBearerAuthentication, actor_of, session_id_of
 from accounts.serializers import SignInSerializer
 from core.api import ERRORS, PublicView, UserView, parsed, success
 from core.origin import origin_of
@@ -48,7 +48,13 @@ class RegisterVerifyView(UserView):
         data = parsed(RegisterVerifyInput, request)
         services.refuse_if_cancelled(data["cancelled"])
         passkey = services.passkey_register(
-            actor=actor_of(request), response=data["response"], name=data.get("name"), origin=origin_of(request)
+            actor=actor_of(request),
+            response=data["response"],
+            name=data.get("name"),
+            origin=origin_of(request),
+            session_id=session_id_of(request),
+            password=data.get("password"),
+            code=data.get("code"),
         )
         return Response({"passkey": PasskeySerializer(passkey).data}, status=201)
 

@@ -5,4 +5,4 @@ class PasskeysConfig(AppConfig):
     name = "passkeys"
 
     def ready(self) -> None:
-        from passkeys import personal_data  # noqa: F401 - registers this app's personal-data hooks
+        from passkeys import personal_data, services  # noqa: F401 - register the personal-data hooks and the sessions-ended hook

@@ -24,6 +24,8 @@ class Passkey(models.Model):
     name = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # The session that added it with no proof beyond its token: the passkey ends with it.
+    session = models.ForeignKey("accounts.Session", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         indexes = [models.Index(fields=["user", "created_at"], name="passkeys_user_created")]

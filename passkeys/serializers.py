@@ -2,6 +2,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from accounts.serializers import PASSWORD_FIELD_MAX
 from passkeys.models import Passkey
 from passkeys.services import NAME_MAX
 
@@ -47,7 +48,11 @@ class CeremonyInput(serializers.Serializer[Any]):
 
 
 class RegisterVerifyInput(CeremonyInput):
+    """`password` or `code` (TOTP) prove more than the token: the passkey then outlives the session."""
+
     name = serializers.CharField(required=False, min_length=1, max_length=NAME_MAX)
+    password = serializers.CharField(required=False, max_length=PASSWORD_FIELD_MAX, trim_whitespace=False, write_only=True)
+    code = serializers.CharField(required=False, max_length=16, write_only=True)
 
 
 class AuthenticateOptionsInput(serializers.Serializer[Any]):

@@ -12,24 +12,30 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from accounts.models import User
+from accounts.services.profile import credential_proof
 from accounts.services.tokens import SignIn, sign_in_complete
+from accounts.services.two_factor import two_factor_challenge_start
 from core import clock, ratelimit
 from core.errors import ApiError, ErrorCode
-from core.origin import Origin
+from core.hooks import on_sessions_ended
+from core.origin import NO_ORIGIN, Origin
 from core.ratelimit import Limit
 from core.services import security_event_record
 from core.text import normalise_email
+from mail.services import mail_enqueue
 from passkeys import webauthn
 from passkeys.models import Passkey
 
 logger = logging.getLogger(__name__)
 
 CHALLENGE_TTL_SECONDS = 300
-OPTIONS_LIMIT = Limit("passkey-options", 20, 60)
-FAILURE_LIMIT = Limit("passkey-failures", 10, 60)
+OPTIONS_LIMIT = Limit("passkey-options", 20, 60, fail_closed=True)
+FAILURE_LIMIT = Limit("passkey-failures", 10, 60, fail_closed=True)
 BLOCK_SECONDS = 300
 NAME_MAX = 64
 # Names of common authenticators by AAGUID (from the public passkey AAGUID registry).
@@ -99,8 +105,21 @@ def _default_name(aaguid: str) -> str:
     return KNOWN_AUTHENTICATORS.get(aaguid, "Passkey")
 
 
-def passkey_register(*, actor: User, response: Any, name: str | None, origin: Origin) -> Passkey:
+def passkey_register(
+    *,
+    actor: User,
+    response: Any,
+    name: str | None,
+    origin: Origin,
+    session_id: str | None,
+    password: str | None = None,
+    code: str | None = None,
+) -> Passkey:
+    """A passkey registered with the current password or a TOTP code stays; one registered with
+    the session alone (the platform's web app sends no password, PLATFORM.md §2) belongs to the
+    session and ends with it. The user is told by mail either way."""
     require_enabled()
+    proven = credential_proof(actor=actor, password=password, code=code, origin=origin)
     parsed = _parsed(webauthn.parse_registration, response)
     challenge = _parsed(webauthn.client_data, parsed)["challenge"]
     stored = _challenge_take(challenge, purpose="register")
@@ -123,22 +142,59 @@ def passkey_register(*, actor: User, response: Any, name: str | None, origin: Or
                 device_type=credential.device_type,
                 backed_up=credential.backed_up,
                 name=name or _default_name(credential.aaguid),
+                session_id=None if proven else session_id,
             )
-            security_event_record(type="PASSKEY_REGISTERED", user_id=actor.id, origin=origin, metadata={"passkeyId": passkey.id})
+            security_event_record(
+                type="PASSKEY_REGISTERED", user_id=actor.id, origin=origin, metadata={"passkeyId": passkey.id, "sessionBound": not proven}
+            )
+            mail_enqueue(
+                template="passkey_added",
+                recipient=actor.email,
+                user=actor,
+                context={"name": actor.name, "passkey": passkey.name, "session_bound": not proven},
+            )
     except IntegrityError as exc:
         raise ApiError(ErrorCode.PASSKEY_VERIFICATION_FAILED, "This passkey is already registered.") from exc
     return passkey
 
 
+@on_sessions_ended
+def _passkeys_of_ended_sessions_delete(sessions: QuerySet[Any]) -> None:
+    for passkey_id, user_id in Passkey.objects.filter(session__in=sessions).values_list("pk", "user_id"):
+        Passkey.objects.filter(pk=passkey_id).delete()
+        security_event_record(
+            type="PASSKEY_DELETED", user_id=user_id, origin=NO_ORIGIN, metadata={"passkeyId": passkey_id, "reason": "session_ended"}
+        )
+
+
 # --- sign-in ----------------------------------------------------------------------------------
+# Decoys for addresses without passkeys, shaped like the credentials real authenticators mint
+# (id length in bytes, transports), so the options do not tell who has a passkey.
+DECOY_SHAPES = ((16, ["hybrid", "internal"]), (20, ["hybrid", "internal"]), (32, ["internal"]), (32, ["internal"]), (64, ["nfc", "usb"]))
+
+
+def _decoy_credentials(address: str) -> list[tuple[str, list[str]]]:
+    """Derived from the address under the server's secret: the same every time it is asked
+    (a random answer would differ between two requests, a real one never does)."""
+    seed = salted_hmac("passkeys.decoy-credentials", address, algorithm="sha256").digest()
+    count = 2 if seed[0] < 64 else 1  # most people hold one passkey, some two
+    decoys = []
+    for index in range(count):
+        length, transports = DECOY_SHAPES[seed[1 + index] % len(DECOY_SHAPES)]
+        raw = salted_hmac(f"passkeys.decoy-credential-{index}", address, algorithm="sha512").digest()[:length]
+        decoys.append((webauthn.credential_id_text(raw), transports))
+    return decoys
+
+
 def authentication_options(*, email: str | None, origin: Origin) -> dict[str, Any]:
     require_enabled()
     ratelimit.enforce(OPTIONS_LIMIT, origin.ip_key)
     allow: list[tuple[str, list[str]]] = []
     address = normalise_email(email) if email else None
     if address:
-        # An unknown address gets the same answer as a discoverable origin: nothing to enumerate.
-        allow = list(Passkey.objects.filter(user__email=address, user__is_active=True).values_list("credential_id", "transports"))
+        # Every address gets credentials to ask for: its own, or decoys no authenticator holds.
+        real = list(Passkey.objects.filter(user__email=address, user__is_active=True).values_list("credential_id", "transports"))
+        allow = real or _decoy_credentials(address)
     options = webauthn.authentication_options(allow=allow)
     # Options asked for one address only sign in that address, whichever credential answers.
     _challenge_store(options.challenge, purpose="authenticate", email=address)
@@ -149,23 +205,30 @@ def _block_key(credential_id: str) -> str:
     return f"passkey-blocked:{credential_id}"
 
 
-def _refuse_if_blocked(credential_id: str) -> None:
-    """Checked before any verification work: a credential under attack costs nothing more."""
+def _blocked_for(credential_id: str) -> int:
+    """Seconds the credential's block has left (0: not blocked)."""
     now = clock.timestamp()
     try:
         blocked_until = cache.get(_block_key(credential_id))
     except Exception:
         logger.exception("passkey block check unavailable; allowing")
-        return
+        return 0
     if isinstance(blocked_until, float) and blocked_until > now:
-        raise ApiError(ErrorCode.RATE_LIMITED, retry_after=max(1, int(blocked_until - now + 0.999)))
+        return max(1, int(blocked_until - now + 0.999))
+    return 0
 
 
-def _count_failure(credential_id: str, user_id: str | None, origin: Origin, reason: str) -> ApiError:
-    security_event_record(type="PASSKEY_LOGIN_FAILURE", user_id=user_id, origin=origin, metadata={"reason": reason})
+@dataclass(frozen=True)
+class _Refused:
+    reason: str
+    user_id: str | None = None
+
+
+def _count_failure(credential_id: str, refused: _Refused, origin: Origin) -> ApiError:
+    security_event_record(type="PASSKEY_LOGIN_FAILURE", user_id=refused.user_id, origin=origin, metadata={"reason": refused.reason})
     decision = ratelimit.hit(FAILURE_LIMIT, credential_id, now=clock.timestamp())
     if decision.count >= FAILURE_LIMIT.limit:
-        # The next attempt on this credential, valid or not, waits out the block.
+        # Further failed attempts on this credential are refused as rate limited, uncounted.
         try:
             cache.set(_block_key(credential_id), clock.timestamp() + BLOCK_SECONDS, timeout=BLOCK_SECONDS)
         except Exception:
@@ -178,22 +241,23 @@ class _Verified:
     passkey: Passkey
     new_sign_count: int
     backed_up: bool
+    user_verified: bool
 
 
-def _verify(parsed: dict[str, Any], origin: Origin) -> _Verified | ApiError:
+def _verify(parsed: dict[str, Any], origin: Origin) -> _Verified | _Refused:
     credential_id = parsed["id"]
     challenge = _parsed(webauthn.client_data, parsed)["challenge"]
     stored = _challenge_take(challenge, purpose="authenticate")
     if stored is None:
-        return _count_failure(credential_id, None, origin, "challenge")
+        return _Refused("challenge")
     passkey = Passkey.objects.select_related("user").filter(credential_id=credential_id, user__is_active=True).first()
     if passkey is None:
-        return _count_failure(credential_id, None, origin, "unknown_credential")
+        return _Refused("unknown_credential")
     if stored.get("email") and stored["email"] != passkey.user.email:
-        return _count_failure(credential_id, passkey.user_id, origin, "other_user")
+        return _Refused("other_user", passkey.user_id)
     handle = webauthn.user_handle(parsed)
     if handle is not None and handle != passkey.user_id:
-        return _count_failure(credential_id, passkey.user_id, origin, "user_handle")
+        return _Refused("user_handle", passkey.user_id)
     asserted = webauthn.asserted_sign_count(parsed)
     if passkey.sign_count > 0 and asserted <= passkey.sign_count:
         # A counting authenticator went backwards: a cloned key is the likely reason.
@@ -203,31 +267,48 @@ def _verify(parsed: dict[str, Any], origin: Origin) -> _Verified | ApiError:
             origin=origin,
             metadata={"passkeyId": passkey.id, "stored": passkey.sign_count, "asserted": asserted},
         )
-        return _count_failure(credential_id, passkey.user_id, origin, "sign_count")
+        return _Refused("sign_count", passkey.user_id)
     try:
         assertion = webauthn.verify_assertion(
             response=parsed, challenge=challenge, public_key=bytes(passkey.public_key), sign_count=passkey.sign_count
         )
     except webauthn.VerificationFailedError as exc:
         logger.info("passkey assertion refused: %s", exc)
-        return _count_failure(credential_id, passkey.user_id, origin, "signature")
-    return _Verified(passkey=passkey, new_sign_count=assertion.new_sign_count, backed_up=assertion.backed_up)
+        return _Refused("signature", passkey.user_id)
+    return _Verified(
+        passkey=passkey, new_sign_count=assertion.new_sign_count, backed_up=assertion.backed_up, user_verified=assertion.user_verified
+    )
 
 
 def passkey_sign_in(*, response: Any, origin: Origin) -> SignIn:
+    """Without user verification (PIN, biometric) a passkey proves possession only: the sign-in
+    is recorded as "passkey_no_uv", which is not a strong sign-in, and a user with 2FA still
+    gives the second factor."""
     require_enabled()
     parsed = _parsed(webauthn.parse_assertion, response)
-    _refuse_if_blocked(parsed["id"])
     outcome = _verify(parsed, origin)
-    if isinstance(outcome, ApiError):
-        raise outcome
+    if isinstance(outcome, _Refused):
+        # A block only answers failures, never a valid assertion (verified first): a stranger's
+        # garbage against a credential id cannot lock its owner out.
+        if blocked_for := _blocked_for(parsed["id"]):
+            raise ApiError(ErrorCode.RATE_LIMITED, retry_after=blocked_for)
+        raise _count_failure(parsed["id"], outcome, origin)
+    user = outcome.passkey.user
+    result: SignIn | ApiError
     with transaction.atomic():
         Passkey.objects.filter(pk=outcome.passkey.pk).update(
             sign_count=outcome.new_sign_count, backed_up=outcome.backed_up, last_used_at=timezone.now()
         )
-        sign_in = sign_in_complete(user=outcome.passkey.user, origin=origin, method="passkey")
+        if outcome.user_verified:
+            result = sign_in_complete(user=user, origin=origin, method="passkey")
+        elif user.two_factor_enabled:
+            result = two_factor_challenge_start(user, None, method="passkey_no_uv")
+        else:
+            result = sign_in_complete(user=user, origin=origin, method="passkey_no_uv")
     ratelimit.reset(FAILURE_LIMIT, parsed["id"], now=clock.timestamp())
-    return sign_in
+    if isinstance(result, ApiError):
+        raise result  # after the commit: the handoff's challenge row must outlive the request
+    return result
 
 
 def _parsed(parse: Any, response: Any) -> Any:

@@ -63,10 +63,16 @@ class Assertion:
     new_sign_count: int
     backed_up: bool
     device_type: str
+    user_verified: bool  # the UV flag: the authenticator checked a PIN or biometric, not just presence
 
 
 def rp_id() -> str:
     return str(settings.WEBAUTHN_RP_ID)
+
+
+def credential_id_text(raw: bytes) -> str:
+    """A credential id as the JSON and the database spell it (base64url, unpadded)."""
+    return bytes_to_base64url(raw)
 
 
 def _descriptor(credential_id: str, transports: list[str]) -> PublicKeyCredentialDescriptor:
@@ -183,7 +189,10 @@ def verify_assertion(*, response: dict[str, Any], challenge: str, public_key: by
     except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
         raise VerificationFailedError(str(exc)) from exc
     return Assertion(
-        new_sign_count=verified.new_sign_count, backed_up=verified.credential_backed_up, device_type=verified.credential_device_type.value
+        new_sign_count=verified.new_sign_count,
+        backed_up=verified.credential_backed_up,
+        device_type=verified.credential_device_type.value,
+        user_verified=verified.user_verified,
     )
 
 

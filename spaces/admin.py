@@ -5,7 +5,7 @@ from django.http import HttpRequest
 from core.admin import ReadOnlyAdmin, ReadOnlyInline
 from core.origin import origin_of
 from spaces.models import ApiKey, Invitation, Membership, Space
-from spaces.services import api_key_revoke
+from spaces.services_api_keys import api_key_revoke
 
 
 class MembershipInline(ReadOnlyInline):

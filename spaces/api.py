@@ -2,11 +2,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.authentication import actor_of
+from accounts.authentication import actor_of, session_id_of
 from core.api import ERRORS, PublicView, ServiceView, UserView, parsed, success
 from core.origin import origin_of
 from core.serializers import SuccessSerializer
-from spaces import selectors, services
+from spaces import selectors, services, services_api_keys
 from spaces.modules import module_allowed
 from spaces.serializers import (
     ApiKeyCreatedSerializer,
@@ -144,13 +144,16 @@ class ApiKeyListView(UserView):
     @extend_schema(request=ApiKeyCreateInput, responses={201: ApiKeyCreatedSerializer, **ERRORS}, tags=["api-keys"])
     def post(self, request: Request) -> Response:
         data = parsed(ApiKeyCreateInput, request)
-        key, secret = services.api_key_create(
+        key, secret = services_api_keys.api_key_create(
             actor=actor_of(request),
             name=data["name"],
             scopes=data.get("scopes"),
             space_id=data.get("spaceId"),
             rate_limit=data["rateLimitRequests"],
             origin=origin_of(request),
+            session_id=session_id_of(request),
+            password=data.get("password"),
+            code=data.get("code"),
         )
         return Response({**ApiKeySerializer(key).data, "key": secret}, status=201, headers={"Cache-Control": "no-store"})
 
@@ -158,7 +161,7 @@ class ApiKeyListView(UserView):
 class ApiKeyView(UserView):
     @extend_schema(responses={200: SuccessSerializer, **ERRORS}, tags=["api-keys"])
     def delete(self, request: Request, key_id: str) -> Response:
-        services.api_key_revoke(actor=actor_of(request), key_id=key_id, origin=origin_of(request))
+        services_api_keys.api_key_revoke(actor=actor_of(request), key_id=key_id, origin=origin_of(request))
         return success()
 
 
@@ -171,4 +174,4 @@ class ApiKeyValidateView(PublicView):
     def post(self, request: Request) -> Response:
         data = ApiKeyValidateInput(data=request.data)
         presented, scope = (data.validated_data["apiKey"], data.validated_data.get("scope")) if data.is_valid() else ("", None)
-        return Response(services.api_key_validate(presented=presented, scope=scope, origin=origin_of(request)))
+        return Response(services_api_keys.api_key_validate(presented=presented, scope=scope, origin=origin_of(request)))

@@ -5,4 +5,4 @@ class SpacesConfig(AppConfig):
     name = "spaces"
 
     def ready(self) -> None:
-        from spaces import personal_data  # noqa: F401 - registers this app's personal-data hooks
+        from spaces import personal_data, services_api_keys  # noqa: F401 - register the personal-data hooks and the sessions-ended hook

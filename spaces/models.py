@@ -116,6 +116,8 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The session that created it with no proof beyond its token: the key ends with it.
+    session = models.ForeignKey("accounts.Session", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     objects = RevocableQuerySet.as_manager()
 

@@ -2,9 +2,10 @@ from typing import Any
 
 from rest_framework import serializers
 
+from accounts.serializers import PASSWORD_FIELD_MAX
 from spaces.models import ApiKey, Invitation, MemberRole, Membership, SpaceType
 from spaces.modules import ALL_MODULES, ALLOWLIST
-from spaces.services import API_KEY_DEFAULT_RATE_LIMIT, API_KEY_DEFAULT_SCOPES, API_KEY_PREFIX
+from spaces.services_api_keys import API_KEY_DEFAULT_RATE_LIMIT, API_KEY_DEFAULT_SCOPES, API_KEY_PREFIX
 
 
 class SpaceSerializer(serializers.ModelSerializer[Membership]):
@@ -154,6 +155,9 @@ class ApiKeyCreateInput(serializers.Serializer[Any]):
     )
     rateLimitRequests = serializers.IntegerField(required=False, min_value=1, max_value=100_000, default=API_KEY_DEFAULT_RATE_LIMIT)
     spaceId = serializers.CharField(required=False, max_length=36)
+    # The current password or a TOTP code: the key then outlives the session that created it.
+    password = serializers.CharField(required=False, max_length=PASSWORD_FIELD_MAX, trim_whitespace=False, write_only=True)
+    code = serializers.CharField(required=False, max_length=16, write_only=True)
 
 
 class ApiKeyValidateInput(serializers.Serializer[Any]):

@@ -1,6 +1,6 @@
-"""Spaces, members, invitations and API keys. Every rule about who may do what lives here:
-a non-member gets NOT_FOUND (the space's existence is not leaked), a member without the right
-gets FORBIDDEN."""
+"""Spaces, members and invitations (API keys: services_api_keys). Every rule about who may do
+what lives here: a non-member gets NOT_FOUND (the space's existence is not leaked), a member
+without the right gets FORBIDDEN."""
 
 import re
 import secrets
@@ -46,8 +46,10 @@ RESERVED_SLUGS = frozenset(
 )
 SLUG_BASE_MAX = 30
 INVITATION_LIFETIME = timedelta(days=7)
-API_KEY_DEFAULT_SCOPES = ("stt", "tts")
-API_KEY_LAST_USED_PRECISION = timedelta(minutes=1)
+# Invitation mail: per space, per inviter, per invited address (the last stops a mail bomb).
+INVITATION_SPACE_LIMIT = Limit("invitation-space", 20, 3600)
+INVITATION_INVITER_LIMIT = Limit("invitation-inviter", 20, 3600)
+INVITATION_RECIPIENT_LIMIT = Limit("invitation-recipient", 3, 3600)
 MEMBER_ID_DIGITS = 18  # longer numbers overflow the integer key: no member has such an id
 
 
@@ -57,6 +59,10 @@ def slug_base(text: str) -> str:
     base = re.sub(r"[^a-z0-9-]+", "-", text.lower())
     base = re.sub(r"-{2,}", "-", base).strip("-")[:SLUG_BASE_MAX].strip("-")
     return base or f"user-{secrets.token_hex(3)}"
+
+
+def personal_slug() -> str:
+    return f"personal-{secrets.token_hex(6)}"
 
 
 def _free_slug(base: str) -> str:
@@ -87,26 +93,32 @@ def _insert_with_free_slug(space: Space, base: str) -> Space:
 
 
 # --- metadata -----------------------------------------------------------------------------------
-def _validated_metadata(metadata: Any, space_type: str) -> dict[str, Any]:
+def _validated_metadata(metadata: Any, space_type: str, *, stored: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The members' metadata. `tier` is the operators' (the web app derives the effective tier
+    from it): what members send is dropped and the stored value kept, so a client that writes
+    back what it read keeps working."""
     if metadata is None:
-        return {"type": space_type}
+        metadata = {"type": space_type}
     if not isinstance(metadata, dict):
         raise ApiError(ErrorCode.SPACE_METADATA_INVALID, "Space metadata must be an object.")
     if metadata.get("type") != space_type:
         raise ApiError(ErrorCode.SPACE_METADATA_INVALID, "metadata.type must name the space's type.")
-    if "tier" in metadata and metadata["tier"] not in Tier.values:
-        raise ApiError(ErrorCode.SPACE_METADATA_INVALID, "metadata.tier is not a known tier.")
-    return metadata
+    checked = {key: value for key, value in metadata.items() if key != "tier"}
+    if stored and stored.get("tier") in Tier.values:
+        checked["tier"] = stored["tier"]
+    return checked
 
 
 # --- the personal space ---------------------------------------------------------------------------
 def personal_space_create(*, user: User) -> Space:
-    """Called inside the registration transaction: its failure fails the registration."""
+    """Called inside the registration transaction: its failure fails the registration. The slug
+    says nothing about the address: a slug made from it would let `POST /spaces {slug}` probe
+    which addresses have accounts."""
     local_part = user.email.partition("@")[0]
     space = Space(
         name=user.name or local_part or "Personal", type=SpaceType.PERSONAL, personal_owner=user, metadata={"type": SpaceType.PERSONAL}
     )
-    _insert_with_free_slug(space, slug_base(local_part))
+    _insert_with_free_slug(space, personal_slug())
     Membership.objects.create(space=space, user=user, role=MemberRole.OWNER)
     return space
 
@@ -203,7 +215,7 @@ def space_update(*, actor: User, space_id: str, changes: dict[str, Any], origin:
             # The type is fixed: naming another is refused, leaving it out keeps it.
             if isinstance(metadata, dict) and "type" not in metadata:
                 metadata = {**metadata, "type": space.type}
-            space.metadata = _validated_metadata(metadata, space.type)
+            space.metadata = _validated_metadata(metadata, space.type, stored=space.metadata)
         if "name" in changes:
             space.name = changes["name"]
         if changes.get("slug") and changes["slug"] != space.slug:
@@ -262,6 +274,8 @@ def member_remove(*, actor: User, space_id: str, member_id: int, origin: Origin)
         if target.role == MemberRole.OWNER and _owner_count(mine.space) <= 1:
             raise ApiError(ErrorCode.FORBIDDEN, "The last owner cannot leave.")
         target.delete()
+        # A key bound to the space works only while its owner is a member.
+        ApiKey.objects.filter(user_id=target.user_id, space_id=space_id).revoke()
         security_event_record(
             type="MEMBER_REMOVED", user_id=actor.id, origin=origin, metadata={"spaceId": space_id, "memberUserId": target.user_id}
         )
@@ -291,9 +305,13 @@ def invitation_create(*, actor: User, space_id: str, email: str, role: str, orig
             raise ApiError(ErrorCode.FORBIDDEN, "A personal space has no other members.")
         if role == MemberRole.OWNER and mine.role != MemberRole.OWNER:
             raise ApiError(ErrorCode.FORBIDDEN)
+        email = normalise_email(email)
+        ratelimit.enforce(INVITATION_SPACE_LIMIT, space_id)
+        ratelimit.enforce(INVITATION_INVITER_LIMIT, actor.id)
+        ratelimit.enforce(INVITATION_RECIPIENT_LIMIT, email)
         invitation = Invitation.objects.create(
             space=mine.space,
-            email=normalise_email(email),
+            email=email,
             role=role,
             inviter=actor,
             expires_at=timezone.now() + INVITATION_LIFETIME,
@@ -427,74 +445,3 @@ def spaces_release(*, user: User) -> None:
     """Before a user is deleted: spaces only they belong to go with them."""
     mine = Membership.objects.filter(user=user).exclude(space__type=SpaceType.PERSONAL).values("space_id")
     Space.objects.filter(pk__in=mine).annotate(members=Count("memberships")).filter(members=1).delete()
-
-
-# --- API keys -------------------------------------------------------------------------------------
-API_KEY_PREFIX = "sk_live_"
-API_KEY_DEFAULT_RATE_LIMIT = 60
-# Per calling address, for the unauthenticated validate route. The speech services validate every
-# user's key from one address, so this is far above one key's limit: it only stops a flood.
-API_KEY_VALIDATE_LIMIT = Limit("api-key-validate", 1200, 60)
-
-
-def api_key_create(
-    *,
-    actor: User,
-    name: str,
-    scopes: list[str] | None,
-    space_id: str | None,
-    origin: Origin,
-    rate_limit: int = API_KEY_DEFAULT_RATE_LIMIT,
-) -> tuple[ApiKey, str]:
-    space = membership_of(actor, space_id).space if space_id else None
-    secret = secrets.token_hex(32)
-    with transaction.atomic():
-        key = ApiKey.objects.create(
-            user=actor,
-            space=space,
-            name=name,
-            prefix=secret[:8],
-            key_hash=token_hash(API_KEY_PREFIX + secret),
-            scopes=list(scopes) if scopes is not None else list(API_KEY_DEFAULT_SCOPES),
-            rate_limit=rate_limit,
-        )
-        security_event_record(type="API_KEY_CREATED", user_id=actor.id, origin=origin, metadata={"apiKeyId": key.id})
-    return key, API_KEY_PREFIX + secret
-
-
-def api_key_revoke(*, actor: User, key_id: str, origin: Origin) -> None:
-    with transaction.atomic():
-        key, revoked = ApiKey.objects.lock_and_revoke(pk=key_id, user=actor)
-        if key is None:
-            raise ApiError(ErrorCode.NOT_FOUND)
-        if revoked:
-            security_event_record(type="API_KEY_REVOKED", user_id=actor.id, origin=origin, metadata={"apiKeyId": key.id})
-
-
-def api_key_validate(*, presented: str, scope: str | None, origin: Origin) -> dict[str, Any]:
-    """For the speech services, which send no credential of their own (PLATFORM.md §5): always
-    an answer, never an error, with the reason in `error`. The lookup is by the hash of what was
-    presented, so no secret is compared in Python; both rate limits count in the shared cache.
-    A flood from one address is told `rate_limited` like a key over its own limit: the caller
-    must refuse the request either way, and `retryAfterSec` says when to try again."""
-    flood = ratelimit.hit(API_KEY_VALIDATE_LIMIT, origin.ip_key)
-    if not flood.allowed:
-        return {"valid": False, "error": "rate_limited", "retryAfterSec": flood.retry_after}
-    if not presented.startswith(API_KEY_PREFIX):
-        return {"valid": False, "error": "invalid"}
-    key = ApiKey.objects.filter(key_hash=token_hash(presented)).select_related("user").first()
-    if key is None or not key.user.is_active:
-        return {"valid": False, "error": "invalid"}
-    if key.revoked_at is not None:
-        return {"valid": False, "error": "revoked"}
-    if scope is not None and scope not in key.scopes:
-        return {"valid": False, "error": "scope_denied"}
-    decision = ratelimit.hit(Limit(f"api-key:{key.pk}", key.rate_limit, key.rate_window_seconds), key.pk)
-    rate_limit = {"requests": key.rate_limit, "window": key.rate_window_seconds, "remaining": max(key.rate_limit - decision.count, 0)}
-    if not decision.allowed:
-        return {"valid": False, "error": "rate_limited", "retryAfterSec": decision.retry_after, "rateLimit": rate_limit}
-    now = timezone.now()
-    if key.last_used_at is None or now - key.last_used_at >= API_KEY_LAST_USED_PRECISION:
-        # At most one write a minute per key, however busy it is.
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-    return {"valid": True, "userId": key.user_id, "spaceId": key.space_id, "scopes": key.scopes, "rateLimit": rate_limit}

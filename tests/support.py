@@ -177,6 +177,7 @@ def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "MANA_AUTH_KEK": base64.b64encode(os.urandom(32)).decode(),
         "MANA_SERVICE_KEY": base64.b64encode(os.urandom(24)).decode(),
         "MANA_NOTIFY_URL": "http://127.0.0.1:9",
+        "CORS_ORIGINS": "https://app.example.com",
     }
     return clean_env(**(variables | overrides))
 

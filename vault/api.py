@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.authentication import actor_of
+from accounts.authentication import actor_of, session_id_of
 from core.api import ERRORS, UserView, parsed
 from core.origin import origin_of
 from vault import services
@@ -44,7 +44,7 @@ class KeyView(UserView):
 class RotateView(UserView):
     @extend_schema(request=None, responses={200: KeySerializer, **ERRORS}, tags=["vault"])
     def post(self, request: Request) -> Response:
-        return key_response(services.vault_rotate(actor=actor_of(request), origin=origin_of(request)))
+        return key_response(services.vault_rotate(actor=actor_of(request), session_id=session_id_of(request), origin=origin_of(request)))
 
 
 class RecoveryWrapView(UserView):
@@ -69,5 +69,7 @@ class ZeroKnowledgeView(UserView):
         if data["enable"]:
             services.zero_knowledge_enable(actor=actor_of(request), origin=origin_of(request))
         else:
-            services.zero_knowledge_disable(actor=actor_of(request), master_key=data["masterKey"], origin=origin_of(request))
+            services.zero_knowledge_disable(
+                actor=actor_of(request), master_key=data["masterKey"], session_id=session_id_of(request), origin=origin_of(request)
+            )
         return Response({"ok": True, "zeroKnowledge": data["enable"]})

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services.profile import identity_confirm
 from core.errors import ApiError, ErrorCode, classify
 from core.keyring import get_keyring
 from core.origin import Origin
@@ -166,8 +167,10 @@ def vault_init(*, actor: User, origin: Origin) -> KeyAnswer:
     return audited(actor.id, origin, VaultAudit.Action.INIT, work)
 
 
-def vault_rotate(*, actor: User, origin: Origin) -> KeyAnswer:
+def vault_rotate(*, actor: User, session_id: str | None, origin: Origin) -> KeyAnswer:
     def work() -> KeyAnswer:
+        # A stolen access token alone must not swap the key that everything is encrypted with.
+        identity_confirm(actor=actor, password=None, session_id=session_id, origin=origin)
         vault = _locked_vault(actor)
         if vault is None:
             return _answer(_create(actor))
@@ -230,10 +233,12 @@ def zero_knowledge_enable(*, actor: User, origin: Origin) -> None:
     audited(actor.id, origin, VaultAudit.Action.ZK_ENABLE, work)
 
 
-def zero_knowledge_disable(*, actor: User, master_key: str, origin: Origin) -> None:
+def zero_knowledge_disable(*, actor: User, master_key: str, session_id: str | None, origin: Origin) -> None:
     key = _decode(master_key, "masterKey", crypto.MASTER_KEY_BYTES)
 
     def work() -> None:
+        # Handing the key back to the server is as weighty as rotating it: a recent sign-in, too.
+        identity_confirm(actor=actor, password=None, session_id=session_id, origin=origin)
         vault = _require_vault(actor)
         _set_server_wrap(vault, key)
         vault.zero_knowledge = False

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from accounts import jwt
 from accounts.api.common import device_token_of, sign_in_response, token_pair_body
 from accounts.authentication import CookieAuthentication, CookieOrBearerAuthentication, actor_of, session_id_of
+from accounts.browser_session import browser_session_id
 from accounts.models import User
 from accounts.serializers import (
     EmailInput,
@@ -102,8 +103,8 @@ class RefreshView(PublicView):
 
 class SessionToTokenView(APIView):
     """A browser session → a token pair for the platform's web apps (the SSO hand-off): the
-    platform's session cookie (the tokens then belong to its session, so revoking it ends them
-    too), or this service's own pages' Django session."""
+    platform's session cookie, or this service's own pages' Django session through the sign-in
+    it is linked to. The tokens belong to that session: once it is revoked, none are minted."""
 
     authentication_classes = (CookieAuthentication, SessionAuthentication)
     permission_classes = (IsAuthenticated,)
@@ -111,7 +112,8 @@ class SessionToTokenView(APIView):
     @extend_schema(request=None, responses={200: TokenPairSerializer, **ERRORS}, tags=["auth"])
     def post(self, request: Request) -> Response:
         user = actor_of(request)
-        pair = tokens.session_token_exchange(user=user, session_id=session_id_of(request), origin=origin_of(request))
+        session_id = session_id_of(request) or browser_session_id(request._request)
+        pair = tokens.session_token_exchange(user=user, session_id=session_id, origin=origin_of(request))
         return Response({**token_pair_body(pair), "user": UserSerializer(user).data}, headers=NO_STORE)
 
 

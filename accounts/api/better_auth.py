@@ -205,13 +205,15 @@ class MagicLinkVerifyView(PublicView):
             )
         except ApiError as error:
             if error.code is ErrorCode.TWO_FACTOR_REQUIRED:
-                response: HttpResponse = HttpResponseRedirect(callback)
-                response.set_cookie(
-                    PENDING_COOKIE, error.extra["twoFactorToken"], max_age=PENDING_COOKIE_AGE, httponly=True, samesite="Lax"
-                )
-                return response
+                return _two_factor_pending_redirect(callback, error)
             return HttpResponseRedirect(_with_error(callback, "INVALID_TOKEN"))
         return _signed_in_redirect(sign_in, callback)
+
+
+def _two_factor_pending_redirect(target: str, error: ApiError) -> HttpResponse:
+    response = HttpResponseRedirect(target)
+    _pending_cookie_set(response, error)
+    return response
 
 
 def _signed_in_redirect(sign_in: SignIn, target: str) -> HttpResponse:
@@ -233,7 +235,9 @@ class VerifyEmailLinkView(PublicView):
         callback = trusted_target(request.query_params.get("callbackURL"))
         try:
             sign_in = registration.email_verify(token=request.query_params.get("token", ""), origin=origin_of(request))
-        except ApiError:
+        except ApiError as error:
+            if error.code is ErrorCode.TWO_FACTOR_REQUIRED:
+                return _two_factor_pending_redirect(callback, error)
             return HttpResponseRedirect(_with_error(callback, "INVALID_TOKEN"))
         return _signed_in_redirect(sign_in, callback)
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import EmailToken, User
 from accounts.services.email_links import account_links_void, email_link_redeem, reset_link_mail
-from accounts.services.lockout import failure_register, lock_state, locked_error, lockout_clear
+from accounts.services.lockout import failure_register, lock_state, locked, lockout_clear
 from accounts.services.sessions import sessions_revoke_all
 from core import ratelimit
 from core.errors import ApiError, ErrorCode
@@ -18,9 +18,11 @@ from core.ratelimit import Limit
 from core.secrets import new_token
 from core.services import security_event_record
 from core.text import normalise_email
+from mail.services import mail_enqueue
 
 PASSWORD_MAX_LENGTH = 128
-FORGOT_PASSWORD_LIMIT = Limit("forgot-password", 5, 900)
+FORGOT_PASSWORD_LIMIT = Limit("forgot-password", 5, 900, fail_closed=True)
+REAUTH_WHILE_LOCKED_LIMIT = Limit("reauth-locked", 10, 900, fail_closed=True)
 
 
 def password_check_strength(password: str, *, user: User | None = None, field: str = "password") -> None:
@@ -56,17 +58,35 @@ def password_matches(user: User | None, password: str) -> bool:
 
 def password_reauthenticate(*, user: User, password: str, origin: Origin, method: str = "reauth") -> None:
     """Confirm a signed-in user's password before a sensitive change. A wrong password is a
-    credential failure like at sign-in: it counts toward the lockout."""
+    credential failure like at sign-in: it counts toward the lockout. The lock does not refuse
+    the right password here (the owner must be able to secure the account while a stranger
+    guesses at sign-in), but guesses during it are limited per user."""
     with transaction.atomic():
         state = lock_state(user.email)
         now = timezone.now()
-        error = locked_error(state, now)
-        if error is None:
-            if password_matches(user, password):
-                return
-            failure_register(state, user, None, origin, now, method=method)
-            error = ApiError(ErrorCode.INVALID_CREDENTIALS)
-    raise error
+        if locked(state, now):
+            ratelimit.enforce(REAUTH_WHILE_LOCKED_LIMIT, user.id)
+        if password_matches(user, password):
+            return
+        failure_register(state, user, None, origin, now, method=method)
+    raise ApiError(ErrorCode.INVALID_CREDENTIALS)
+
+
+def password_end_on_mailbox_proof(*, user: User, origin: Origin, method: str) -> None:
+    """The first proof of the mailbox ends the password set before it, and every session: whoever
+    registered the address may not have owned it (a pre-account hijack). The owner is told and
+    sets a password of their own by reset. Run inside the verifying transaction, before its sign-in."""
+    had_password = user.has_usable_password()
+    if had_password:
+        user.set_unusable_password()
+        user.save(update_fields=["password", "updated_at"])
+    ended = sessions_revoke_all(user=user)
+    if not had_password and not ended:
+        return
+    security_event_record(
+        type="PASSWORD_REMOVED_ON_VERIFICATION", user_id=user.id, origin=origin, metadata={"method": method, "sessionsEnded": ended}
+    )
+    mail_enqueue(template="password_removed_on_verification", recipient=user.email, user=user, context={"name": user.name})
 
 
 def password_reset_request(*, email: str, origin: Origin, return_to: str | None = None) -> None:

@@ -10,14 +10,21 @@ from django.utils import timezone
 from accounts.models import EmailToken, Session, User
 from accounts.services.email_links import account_links_void, email_link_create, email_link_redeem
 from accounts.services.passwords import password_reauthenticate
+from accounts.services.two_factor import totp_code_accept
+from core import ratelimit
 from core.errors import ApiError, ErrorCode
 from core.origin import Origin
+from core.ratelimit import Limit
 from core.services import security_event_record
 from core.text import normalise_email
 from mail.services import mail_enqueue
 
 # PLATFORM.md §5/§13: the web app sends no password; a sign-in this recent is proof enough.
 REAUTHENTICATION_WINDOW = timedelta(minutes=15)
+EMAIL_CHANGE_USER_LIMIT = Limit("email-change-user", 5, 3600)
+EMAIL_CHANGE_TARGET_LIMIT = Limit("email-change-target", 3, 3600)
+# Guesses at a TOTP code sent as a proof: a stolen token must not try a million of them.
+PROOF_CODE_LIMIT = Limit("credential-proof-code", 5, 900, fail_closed=True)
 
 
 def identity_confirm(*, actor: User, password: str | None, session_id: str | None, origin: Origin) -> None:
@@ -29,6 +36,21 @@ def identity_confirm(*, actor: User, password: str | None, session_id: str | Non
     fresh = Session.objects.active().filter(pk=session_id, user=actor, created_at__gte=timezone.now() - REAUTHENTICATION_WINDOW).exists()
     if not fresh:
         raise ApiError(ErrorCode.REAUTHENTICATION_REQUIRED, "Please sign in again, then try once more.")
+
+
+def credential_proof(*, actor: User, password: str | None, code: str | None, origin: Origin) -> bool:
+    """Whether the request proves more than its token: the current password, or a current TOTP
+    code. A wrong proof is refused (a wrong password counts toward the lockout); none is False."""
+    if password is not None:
+        password_reauthenticate(user=actor, password=password, origin=origin)
+        return True
+    if code is None:
+        return False
+    ratelimit.enforce(PROOF_CODE_LIMIT, actor.id)
+    with transaction.atomic():
+        if not totp_code_accept(actor, code):
+            raise ApiError(ErrorCode.TWO_FACTOR_FAILED)
+    return True
 
 
 def profile_update(
@@ -47,6 +69,9 @@ def profile_update(
 def email_change_request(*, actor: User, new_email: str, password: str | None, origin: Origin, session_id: str | None = None) -> None:
     identity_confirm(actor=actor, password=password, session_id=session_id, origin=origin)
     new_email = normalise_email(new_email)
+    # Before the lookup: each try mails a stranger's mailbox or answers "registered".
+    ratelimit.enforce(EMAIL_CHANGE_USER_LIMIT, actor.id)
+    ratelimit.enforce(EMAIL_CHANGE_TARGET_LIMIT, new_email)
     with transaction.atomic():
         if User.objects.filter(email=new_email).exists():
             raise ApiError(ErrorCode.EMAIL_ALREADY_REGISTERED)

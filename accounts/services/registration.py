@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from accounts.models import EmailToken, SignupDay, User
 from accounts.services.email_links import email_link_create, email_link_redeem
-from accounts.services.passwords import password_check_strength
+from accounts.services.passwords import password_check_strength, password_end_on_mailbox_proof
 from accounts.services.tokens import SignIn, sign_in_complete
+from accounts.services.two_factor import two_factor_challenge_start
 from core import personal_data, ratelimit
 from core.errors import ApiError, ErrorCode
 from core.origin import Origin
@@ -20,8 +21,8 @@ from core.services import security_event_record
 from core.text import normalise_email
 from mail.services import mail_enqueue
 
-REGISTER_LIMIT = Limit("register", 10, 3600)
-RESEND_VERIFICATION_LIMIT = Limit("resend-verification", 5, 900)
+REGISTER_LIMIT = Limit("register", 10, 3600, fail_closed=True)
+RESEND_VERIFICATION_LIMIT = Limit("resend-verification", 5, 900, fail_closed=True)
 
 
 def signup_status(*, today: datetime | None = None) -> dict[str, Any]:
@@ -80,7 +81,15 @@ def user_register(*, email: str, password: str, name: str, language: str, origin
     return user
 
 
-def email_verify(*, token: str, origin: Origin) -> SignIn:
+def _registration_link(row: EmailToken) -> bool:
+    """The link mailed by the registration itself (the user's first): its clicker confirms the
+    sign-up they made with that password. A link asked for again proves the mailbox only."""
+    first = EmailToken.objects.filter(user_id=row.user_id, purpose=EmailToken.Purpose.VERIFY_EMAIL).order_by("created_at", "pk").first()
+    return first is not None and first.pk == row.pk
+
+
+def _email_verify_attempt(token: str, origin: Origin) -> SignIn | ApiError:
+    """Returns the second-factor hand-off instead of raising it, so the verification commits."""
     with transaction.atomic():
         row = email_link_redeem(token, EmailToken.Purpose.VERIFY_EMAIL)
         user = row.user
@@ -88,7 +97,21 @@ def email_verify(*, token: str, origin: Origin) -> SignIn:
             user.email_verified = True
             user.save(update_fields=["email_verified", "updated_at"])
             security_event_record(type="EMAIL_VERIFIED", user_id=user.id, origin=origin)
+            if not _registration_link(row):
+                password_end_on_mailbox_proof(user=user, origin=origin, method="email_verification")
+        if user.two_factor_enabled:
+            # A link still open when 2FA went on verifies, but signs in only past the second factor.
+            return two_factor_challenge_start(user, None, method="email_verification")
         return sign_in_complete(user=user, origin=origin, method="email_verification")
+
+
+def email_verify(*, token: str, origin: Origin) -> SignIn:
+    """Verifies and signs in; a two-factor user gets TWO_FACTOR_REQUIRED with a twoFactorToken
+    (as the magic link does)."""
+    result = _email_verify_attempt(token, origin)
+    if isinstance(result, ApiError):
+        raise result
+    return result
 
 
 def verification_resend(*, email: str, origin: Origin, return_to: str | None = None) -> None:

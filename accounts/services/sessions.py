@@ -1,7 +1,14 @@
-"""Ending sign-ins: one session, all the others, all of them, or the caller's own."""
+"""Ending sign-ins: one session, all the others, all of them, or the caller's own.
+
+A credential added with nothing but the session's token (a passkey, an API key) belongs to that
+session: revoking the session, or ending every session, removes it too (`core.hooks`). Signing
+out of one's own session does not: the credential ends with the next revocation of all of them."""
+
+from django.db import transaction
 
 from accounts.models import RefreshToken, Session, User
 from core.errors import ApiError, ErrorCode
+from core.hooks import sessions_ended
 from core.origin import Origin
 from core.secrets import token_hash
 from core.services import security_event_record
@@ -9,25 +16,36 @@ from core.services import security_event_record
 
 def session_revoke(*, actor: User, session_id: str, origin: Origin, event: str = "SESSION_REVOKED") -> None:
     """Idempotent: revoking a revoked session succeeds quietly, with no second event."""
-    if Session.objects.filter(pk=session_id, user=actor).revoke():
-        security_event_record(type=event, user_id=actor.id, origin=origin, metadata={"sessionId": session_id})
-    elif not Session.objects.filter(pk=session_id, user=actor).exists():
-        raise ApiError(ErrorCode.NOT_FOUND)
+    session = Session.objects.filter(pk=session_id, user=actor)
+    with transaction.atomic():
+        if session.revoke():
+            security_event_record(type=event, user_id=actor.id, origin=origin, metadata={"sessionId": session_id})
+        elif not session.exists():
+            raise ApiError(ErrorCode.NOT_FOUND)
+        if event != "LOGOUT":
+            sessions_ended(session)
 
 
 def sessions_revoke_others(*, actor: User, keep: str | None, origin: Origin) -> int:
-    """Sign out everywhere but here: one event per session ended."""
+    """Sign out everywhere but here: one event per session ended. The credentials of sessions
+    signed out before go too."""
     ended = 0
-    for session_id in Session.objects.active().filter(user=actor).exclude(pk=keep or "").values_list("pk", flat=True):
-        session_revoke(actor=actor, session_id=session_id, origin=origin)
-        ended += 1
+    others = Session.objects.filter(user=actor).exclude(pk=keep or "")
+    with transaction.atomic():
+        for session_id in others.active().values_list("pk", flat=True):
+            session_revoke(actor=actor, session_id=session_id, origin=origin)
+            ended += 1
+        sessions_ended(others)
     return ended
 
 
 def sessions_revoke_all(*, user: User, keep: str | None = None) -> int:
     """Every live session of the user ends (but `keep`), with no event of its own: the act that
     caused it (a password change or reset, an operator) records one."""
-    return Session.objects.filter(user=user).exclude(pk=keep or "").revoke()
+    others = Session.objects.filter(user=user).exclude(pk=keep or "")
+    with transaction.atomic():
+        sessions_ended(others)
+        return others.revoke()
 
 
 def session_sign_out(*, actor: User | None, session_id: str | None, refresh_token: str | None, origin: Origin) -> None:

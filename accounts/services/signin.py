@@ -14,7 +14,7 @@ from core.origin import Origin
 from core.ratelimit import Limit
 from core.text import normalise_email
 
-LOGIN_LIMIT = Limit("login", 30, 60)
+LOGIN_LIMIT = Limit("login", 30, 60, fail_closed=True)
 
 
 def _password_attempt(

@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts import jwt
 from accounts.models import DeviceToken, RefreshToken, Session, User
 from core.errors import ApiError, ErrorCode
+from core.hooks import sessions_ended
 from core.origin import Origin
 from core.secrets import new_token, token_hash
 from core.services import security_event_record
@@ -83,10 +84,12 @@ def session_tokens(session: Session) -> TokenPair:
 
 
 def session_token_exchange(*, user: User, session_id: str | None, origin: Origin) -> TokenPair:
-    """The SSO hand-off: tokens for the browser's own session when it has one (the cookie), else
-    a session of its own (this service's pages)."""
-    session = Session.objects.active().filter(pk=session_id, user=user).first() if session_id else None
-    pair = session_tokens(session) if session else session_start(user=user, origin=origin, method="browser_session")
+    """The SSO hand-off: tokens for the browser's own live session (the platform's cookie, or the
+    sign-in this service's pages linked their Django session to). A revoked session mints none."""
+    session = Session.objects.active().filter(pk=session_id, user=user, expires_at__gt=timezone.now()).first() if session_id else None
+    if session is None:
+        raise ApiError(ErrorCode.UNAUTHORIZED)
+    pair = session_tokens(session)
     security_event_record(type="SSO_TOKEN_EXCHANGE", user_id=user.id, origin=origin, metadata={"sessionId": pair.session.id})
     return pair
 
@@ -145,7 +148,10 @@ def token_refresh(*, refresh_token: str, origin: Origin) -> TokenPair:
             if now - row.used_at <= REFRESH_REUSE_GRACE:
                 # A retry of a request whose answer got lost: refuse it, but do not punish it.
                 raise ApiError(ErrorCode.TOKEN_INVALID, status=401)
+            # A refresh token used twice: whoever holds it is not to be trusted, nor what its
+            # session added without a proof.
             Session.objects.filter(pk=session.pk).update(revoked_at=now)
+            sessions_ended(Session.objects.filter(pk=session.pk))
             reused_session = session
         else:
             row.used_at = now

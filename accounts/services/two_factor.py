@@ -14,9 +14,11 @@ from accounts.models import BackupCode, DeviceToken, TwoFactor, TwoFactorChallen
 from accounts.services.lockout import blocked_by_lock, failure_register, lock_state, success_record
 from accounts.services.passwords import password_reauthenticate
 from accounts.services.tokens import SignIn, sign_in_complete
+from core import ratelimit
 from core.errors import ApiError, ErrorCode
 from core.keyring import get_keyring, rewrap_rows
 from core.origin import Origin
+from core.ratelimit import Limit
 from core.rewrap import RewrapCount, rewrapper
 from core.secrets import new_token, token_hash
 from core.services import security_event_record
@@ -24,22 +26,34 @@ from mail.services import mail_enqueue
 
 TWO_FACTOR_CHALLENGE_LIFETIME = timedelta(minutes=5)
 BACKUP_CODE_COUNT = 10
+# Guesses at the second step per user: the lock does not close it after a mailed link (below).
+TWO_FACTOR_LIMIT = Limit("two-factor-verify", 10, 900, fail_closed=True)
+# First steps that proved the mailbox, not the password: the password lock does not block their
+# second step (API.md: the magic link works while the password is locked).
+LOCK_EXEMPT_METHODS = frozenset({"magic_link", "email_verification"})
 
 
 def _secret_aad(user_id: str) -> bytes:
     return f"totp-secret:{user_id}".encode()
 
 
-def _backup_code_hash(user_id: str, code: str) -> str:
+BACKUP_CODE_PURPOSE = "backup-code"
+BACKUP_CODE_FORMAT = "k:"  # keyed; 0007_backup_codes_keyed moved the earlier plain SHA-256 rows to it
+
+
+def _backup_code_hashes(user_id: str, code: str) -> list[str]:
+    """What a code may be stored as: its digest, HMAC-keyed under each KEK (a dump alone cannot
+    test guesses at 40 bits); the first, under the active KEK, is what new codes get."""
     normalised = code.strip().lower().replace("-", "").replace(" ", "")
-    return token_hash(f"backup-code:{user_id}:{normalised}")
+    digest = token_hash(f"backup-code:{user_id}:{normalised}")
+    return [f"{BACKUP_CODE_FORMAT}{keyed[:62]}" for keyed in get_keyring().keyed_hashes(BACKUP_CODE_PURPOSE, digest)]
 
 
 def _new_backup_codes(user: User) -> list[str]:
     """Ten fresh codes (shown once); the old set is void."""
     BackupCode.objects.filter(user=user).delete()
     codes = [f"{secret[:5]}-{secret[5:]}" for secret in (secrets.token_hex(5) for _ in range(BACKUP_CODE_COUNT))]
-    BackupCode.objects.bulk_create(BackupCode(user=user, code_hash=_backup_code_hash(user.id, code)) for code in codes)
+    BackupCode.objects.bulk_create(BackupCode(user=user, code_hash=_backup_code_hashes(user.id, code)[0]) for code in codes)
     return codes
 
 
@@ -135,14 +149,19 @@ def two_factor_challenge_start(user: User, device: DeviceToken | None, *, method
     return ApiError(ErrorCode.TWO_FACTOR_REQUIRED, extra={"twoFactorToken": raw})
 
 
+def totp_code_accept(user: User, code: str) -> bool:
+    """A current TOTP code of the user's confirmed second factor, not used before (the row is
+    locked for the caller's transaction)."""
+    two_factor = TwoFactor.objects.select_for_update().filter(user=user, confirmed_at__isnull=False).first()
+    return two_factor is not None and _accept_totp(two_factor, code)
+
+
 def _second_factor_matches(user: User, code: str | None, backup_code: str | None, origin: Origin) -> bool:
     if code:
-        two_factor = TwoFactor.objects.select_for_update().filter(user=user, confirmed_at__isnull=False).first()
-        return two_factor is not None and _accept_totp(two_factor, code)
+        return totp_code_accept(user, code)
     if backup_code:
-        used = BackupCode.objects.filter(user=user, code_hash=_backup_code_hash(user.id, backup_code), used_at__isnull=True).update(
-            used_at=timezone.now()
-        )
+        candidates = _backup_code_hashes(user.id, backup_code)
+        used = BackupCode.objects.filter(user=user, code_hash__in=candidates, used_at__isnull=True).update(used_at=timezone.now())
         if used:
             security_event_record(type="BACKUP_CODE_USED", user_id=user.id, origin=origin)
             remaining = BackupCode.objects.filter(user=user, used_at__isnull=True).count()
@@ -162,9 +181,10 @@ def _second_factor_attempt(
         if challenge.expires_at <= now:
             return ApiError(ErrorCode.TOKEN_EXPIRED)
         user = challenge.user
+        ratelimit.enforce(TWO_FACTOR_LIMIT, user.id)
         state = lock_state(user.email)
         device = DeviceToken.objects.active().filter(pk=challenge.device_token_id).first() if challenge.device_token_id else None
-        if blocked := blocked_by_lock(state, device, origin, now, method="two_factor"):
+        if challenge.method not in LOCK_EXEMPT_METHODS and (blocked := blocked_by_lock(state, device, origin, now, method="two_factor")):
             return blocked
         if not _second_factor_matches(user, code, backup_code, origin):
             failure_register(state, user, device, origin, now, method="two_factor")

@@ -82,6 +82,9 @@ MANA_SERVICE_KEY = _required_in_production("MANA_SERVICE_KEY", DEV_SERVICE_KEY, 
 MANA_NOTIFY_URL = _required_in_production("MANA_NOTIFY_URL", "", insecure=False).rstrip("/")
 # A slow notification service must not hold a request for long: the outbox retries later.
 MANA_NOTIFY_TIMEOUT = min(env.float("MANA_NOTIFY_TIMEOUT", default=5.0), 5.0)
+# First attempts at mail and service calls: "thread" (after the response, in a small pool of
+# threads) or "inline" (in the request, right after commit: the test suite).
+MAIL_DELIVERY = "thread"
 # Sibling services told about registrations and erasures (PLATFORM.md §10); unset skips their calls.
 MANA_CREDITS_URL = env.str("MANA_CREDITS_URL", default="").rstrip("/")
 MANA_MAIL_URL = env.str("MANA_MAIL_URL", default="").rstrip("/")
@@ -89,7 +92,9 @@ MANA_MAIL_URL = env.str("MANA_MAIL_URL", default="").rstrip("/")
 MANA_SERVICE_CALL_TIMEOUT = min(env.float("MANA_SERVICE_CALL_TIMEOUT", default=2.0), 5.0)
 MANA_AI_PUBLIC_KEY_PEM = env.str("MANA_AI_PUBLIC_KEY_PEM", default="", multiline=True)
 
-CORS_ORIGINS = env.list("CORS_ORIGINS", default=["http://localhost:5173"])
+# The origins trusted with cookies and redirects: production names its own, never the development web app's.
+_cors_origins = _required_in_production("CORS_ORIGINS", "http://localhost:5173", insecure=False)
+CORS_ORIGINS = [origin.strip() for origin in _cors_origins.split(",") if origin.strip()]
 COOKIE_DOMAIN = env.str("COOKIE_DOMAIN", default="") or None
 # PLATFORM.md §2: the RP ID falls back to the shared cookie domain (the apps' common parent), and
 # passkeys may be used on this service's pages and on the trusted web apps alike.
@@ -156,6 +161,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "core.middleware.NulRefusalMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -263,7 +269,7 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "core.logging.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "core.logging.RequestIdFilter"}, "scrub_secrets": {"()": "core.logging.SecretScrubFilter"}},
     "formatters": {
         "json": {"()": "core.logging.JsonFormatter"},
         "readable": {"format": "%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(message)s"},
@@ -271,7 +277,7 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["request_id"],
+            "filters": ["request_id", "scrub_secrets"],
             "formatter": "json" if IS_PRODUCTION else "readable",
         }
     },

@@ -8,6 +8,9 @@ from .base import *  # noqa: F403
 from .base import CACHES, REDIS_URL
 
 DEBUG = False
+# Inline: a test's open transaction is invisible to a pool thread's own connection. The thread
+# path has transactional tests of its own (tests/mail/test_security_mail.py).
+MAIL_DELIVERY = "inline"
 
 if REDIS_URL:
     # A prefix of its own so parallel runs and a developer's server never share rate-limit keys.

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from accounts import totp
 from accounts.models import EmailToken, User
 from tests.notify import NotifyStub
-from tests.support import AUTH, Clock, enable, login, verify
+from tests.support import AUTH, PASSWORD, Clock, enable, login, verify
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +57,11 @@ def test_magic_link_verifies_the_address_and_still_asks_for_the_second_factor(
     unverified = make_user("fresh@example.com", verified=False)
     token = request_link(api, notify, django_capture_on_commit_callbacks, unverified.email)
     assert api.post(f"{AUTH}/magic-link/verify", {"token": token}, format="json").status_code == 200
-    assert User.objects.get(pk=unverified.pk).email_verified
+    verified = User.objects.get(pk=unverified.pk)
+    assert verified.email_verified
+    assert not verified.has_usable_password()  # set before the address was proven (issue 18 #2)
+    verified.set_password(PASSWORD)  # the owner's own, as by a reset
+    verified.save(update_fields=["password"])
 
     secret = enable(client_for(unverified), steps)["secret"]
     token = request_link(api, notify, django_capture_on_commit_callbacks, unverified.email)

@@ -5,13 +5,23 @@ import pytest
 from pytest_django import Settings
 from rest_framework.test import APIClient
 
+from accounts.browser_session import SESSION_LINK
 from accounts.models import Session, User
-from tests.support import AUTH, ClientFor, assert_error, bearer, session_id_of, tokens_of
+from accounts.session_cookie import cookie_name
+from tests.support import AUTH, PASSWORD, ClientFor, assert_error, bearer, session_id_of, tokens_of
 
 pytestmark = pytest.mark.django_db
 
 
 # --- POST /session-to-token -------------------------------------------------------------------
+def _page_signed_in(browser: APIClient, user: User) -> Session:
+    """Signed in through this service's login page, with only its Django session kept (not the
+    platform's cookie): the session-to-token path of the pages."""
+    assert browser.post("/login", {"email": user.email, "password": PASSWORD}).status_code == 302
+    browser.cookies.pop(cookie_name(), None)
+    return Session.objects.get(user=user, revoked_at__isnull=True)
+
+
 def test_a_bearer_token_is_no_django_session_for_session_to_token(api: APIClient, alice: User, client_for: ClientFor) -> None:
     assert_error(api.post(f"{AUTH}/session-to-token"), 401, "UNAUTHORIZED")
     assert_error(client_for(alice).post(f"{AUTH}/session-to-token"), 401, "UNAUTHORIZED")
@@ -20,7 +30,7 @@ def test_a_bearer_token_is_no_django_session_for_session_to_token(api: APIClient
 
 def test_session_to_token_exchanges_a_django_session_for_a_working_token_pair(api: APIClient, alice: User) -> None:
     browser = APIClient()
-    browser.force_login(alice)
+    signed_in = _page_signed_in(browser, alice)
 
     response = browser.post(f"{AUTH}/session-to-token")
 
@@ -30,8 +40,8 @@ def test_session_to_token_exchanges_a_django_session_for_a_working_token_pair(ap
     assert body["user"]["id"] == alice.id
     assert (body["tokenType"], body["expiresIn"]) == ("Bearer", 900)
     assert response.headers["Cache-Control"] == "no-store"
-    session = Session.objects.get(user=alice)
-    assert (session.method, session.revoked_at) == ("browser_session", None)
+    session = Session.objects.get(user=alice)  # the tokens belong to the page's own sign-in
+    assert (session.id, session.revoked_at) == (signed_in.id, None)
     profile = bearer(body["accessToken"]).get(f"{AUTH}/profile")
     assert profile.status_code == 200
     assert profile.json()["id"] == alice.id
@@ -40,10 +50,15 @@ def test_session_to_token_exchanges_a_django_session_for_a_working_token_pair(ap
 
 def test_session_to_token_refuses_a_post_without_the_csrf_token(alice: User) -> None:
     browser = APIClient(enforce_csrf_checks=True)
+    signed_in = _page_signed_in(APIClient(), alice)
     browser.force_login(alice)
+    django_session = browser.session
+    django_session[SESSION_LINK] = signed_in.id
+    django_session.save()
+    minted = signed_in.refresh_tokens.count()
 
     assert_error(browser.post(f"{AUTH}/session-to-token"), 403, "FORBIDDEN")
-    assert not Session.objects.filter(user=alice).exists()
+    assert signed_in.refresh_tokens.count() == minted
 
     secret = "a" * 32
     browser.cookies["csrftoken"] = secret

@@ -24,8 +24,25 @@ def test_production_refuses_to_start_without_the_kek(tmp_path: Path) -> None:
 def test_production_names_each_missing_variable(tmp_path: Path) -> None:
     result = manage("check", env=clean_env(DJANGO_ENV="production"))
     assert result.returncode != 0
-    for name in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "MANA_AUTH_KEK", "MANA_SERVICE_KEY", "MANA_NOTIFY_URL"):
+    for name in (
+        "DJANGO_SECRET_KEY",
+        "DJANGO_ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "MANA_AUTH_KEK",
+        "MANA_SERVICE_KEY",
+        "MANA_NOTIFY_URL",
+        "CORS_ORIGINS",
+    ):
         assert f"{name} is not set" in result.stderr
+
+
+def test_attack_production_without_cors_origins_does_not_trust_the_development_web_app(tmp_path: Path) -> None:
+    """Left unset, production would trust http://localhost:5173 with cookies and redirects."""
+    env = production_env(tmp_path)
+    del env["CORS_ORIGINS"]
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "CORS_ORIGINS is not set; production refuses to start without it." in result.stderr
 
 
 def test_production_refuses_the_development_service_key(tmp_path: Path) -> None:

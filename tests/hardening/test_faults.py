@@ -17,6 +17,8 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.models import LockoutState, LoginAttempt, User
+from core import ratelimit
+from core.ratelimit import Limit
 from mail.models import OutboxMessage
 from tests.hardening.figures import FIGURES
 from tests.hardening.proxy import CuttableProxy
@@ -117,19 +119,29 @@ CACHE_DOWN = {
 
 
 @pytest.mark.django_db
-def test_with_the_cache_down_limits_fail_open_and_the_lockout_still_holds(alice: User, settings: Any, caplog: Any) -> None:
+def test_attack_cache_down_gives_no_unlimited_credential_guesses(alice: User, settings: Any, caplog: Any) -> None:
+    """Knocking the cache over must not lift the limits that guard credentials: they fail closed
+    (503, counting nothing), the others stay open, and sign-in works again once the cache is back."""
+    working = settings.CACHES
     settings.CACHES = CACHE_DOWN
     caplog.set_level(logging.ERROR)
-    codes = [
-        APIClient().post("/api/v1/auth/login", {"email": alice.email, "password": "wrong password!"}, format="json").status_code
-        for _ in range(5)
+    guesses = [
+        APIClient().post("/api/v1/auth/login", {"email": alice.email, "password": "wrong password!"}, format="json") for _ in range(8)
     ]
-    assert codes == [401] * 5
-    locked = APIClient().post("/api/v1/auth/login", {"email": alice.email, "password": PASSWORD}, format="json")
-    assert locked.json()["error"] == "ACCOUNT_LOCKED"  # the database-backed lock does not need the cache
-    burst = [APIClient().post("/api/v1/auth/forgot-password", {"email": "x@example.com"}, format="json").status_code for _ in range(8)]
-    assert burst == [200] * 8  # the throttle fails open ...
-    assert "rate limit cache unavailable" in caplog.text  # ... and says so
+    assert [(r.status_code, r.json()["error"]) for r in guesses] == [(503, "SERVICE_UNAVAILABLE")] * 8
+    assert not LoginAttempt.objects.exists()  # an outage counts toward no lock
+    burst = [APIClient().post("/api/v1/auth/forgot-password", {"email": "x@example.com"}, format="json").status_code for _ in range(3)]
+    assert burst == [503] * 3
+    register = {"email": "new@example.com", "password": PASSWORD, "name": "New"}
+    assert APIClient().post("/api/v1/auth/register", register, format="json").status_code == 503
+    assert APIClient().post("/api/v1/auth/magic-link", {"email": alice.email}, format="json").status_code == 503
+    assert APIClient().post("/api/v1/auth/passkeys/authenticate/options", {}, format="json").status_code == 503
+    assert ratelimit.hit(Limit("no-credential", 1, 60), "x").allowed  # a limit that guards no credential still fails open ...
+    assert "rate limit cache unavailable; refusing login" in caplog.text  # ... and both say so
+    assert "rate limit cache unavailable; allowing no-credential" in caplog.text
+
+    settings.CACHES = working
+    assert APIClient().post("/api/v1/auth/login", {"email": alice.email, "password": PASSWORD}, format="json").status_code == 200
     FIGURES.faults.append("cache down")
 
 

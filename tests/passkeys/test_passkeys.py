@@ -181,18 +181,21 @@ def test_options_are_rate_limited_per_ip() -> None:
     assert refused.json()["retryAfterSec"] <= 60
 
 
-def test_eleven_failures_block_the_credential_for_five_minutes(alice: User, alice_key: SoftAuthenticator, monkeypatch) -> None:
+def test_ten_failures_block_further_failures_on_the_credential_for_five_minutes(
+    alice: User, alice_key: SoftAuthenticator, monkeypatch
+) -> None:
     credential_id = alice_key.credentials[0].credential_id
     for _ in range(10):
         response = alice_key.sign_with_other_key(assertion(alice_key, alice.email))
         assert verify(response).status_code == 401
-    blocked = verify(assertion(alice_key, alice.email))  # a valid assertion, refused by the block
+    blocked = verify(alice_key.sign_with_other_key(assertion(alice_key, alice.email)))  # garbage, refused by the block
     assert blocked.status_code == 429
     assert blocked.json()["error"] == "RATE_LIMITED"
     assert 290 <= blocked.json()["retryAfterSec"] <= 300
 
     later = clock.timestamp() + 301
     monkeypatch.setattr(clock, "timestamp", lambda: later)
+    assert verify(alice_key.sign_with_other_key(assertion(alice_key, alice.email))).status_code == 401  # the block is over
     assert verify(assertion(alice_key, alice.email)).status_code == 200
     assert ratelimit.hit(FAILURE_LIMIT, credential_id, now=later).count == 1  # the success emptied the bucket
 

@@ -11,7 +11,7 @@ from core import ratelimit
 from core.models import SecurityEvent
 from core.secrets import token_hash
 from spaces.models import ApiKey
-from spaces.services import API_KEY_VALIDATE_LIMIT
+from spaces.services_api_keys import API_KEY_VALIDATE_LIMIT
 
 pytestmark = pytest.mark.django_db
 
