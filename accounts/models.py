@@ -56,6 +56,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     Kind = Kind
 
     id = models.CharField(primary_key=True, max_length=36, default=new_id, editable=False)
+    # Room for the old identity service's hashes (161 characters plus our prefix; Django's is 128).
+    password = models.CharField("password", max_length=256)
     # Stored normalised (NFKC, lower case; a CHECK holds the case), so the unique index is
     # case-insensitive and every lookup is an index hit.
     email = models.EmailField(max_length=254, unique=True)

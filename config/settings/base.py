@@ -192,6 +192,8 @@ TEMPLATES = [
 PASSWORD_HASHERS = [
     "accounts.hashers.OwaspArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    # The old identity service's scrypt hashes: verified once, then re-hashed with Argon2id.
+    "accounts.hashers.BetterAuthScryptPasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
