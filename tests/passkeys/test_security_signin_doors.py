@@ -45,7 +45,7 @@ def test_attack_options_do_not_tell_who_has_a_passkey(alice: User, bob: User, cl
     for address in (bob.email, "nobody@example.com", "Nobody@Example.com "):
         decoys = allowed(address)
         assert decoys, address  # never the empty list that marks "no passkey here"
-        assert 1 <= len(decoys) <= 2
+        assert len(decoys) <= 2  # as many as people hold: one, sometimes two
         for decoy in decoys:
             assert set(decoy) == set(known[0])
             assert decoy["type"] == "public-key"
