@@ -11,7 +11,7 @@ from accounts.models import User
 from accounts.services.tokens import access_token_check
 from accounts.session_cookie import session_cookie_from, session_of_cookie
 from core.errors import ApiError, ErrorCode
-from core.redirects import request_origin, trusted_origins
+from core.redirects import origin_require_trusted
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -45,8 +45,8 @@ class CookieAuthentication(BaseAuthentication):
         session = session_of_cookie(session_cookie_from(request._request))
         if session is None:
             return None
-        if request.method not in SAFE_METHODS and request_origin(request._request) not in trusted_origins():
-            raise ApiError(ErrorCode.FORBIDDEN, "This request must come from a trusted origin.")
+        if request.method not in SAFE_METHODS:
+            origin_require_trusted(request._request, absent_allowed=False)
         return session.user, AccessToken(payload={}, session_id=session.id)
 
 

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from core.errors import ApiError, ErrorCode
+
 DEFAULT_PAGE = "/account"
 
 
@@ -24,6 +26,15 @@ def request_origin(request: HttpRequest) -> str | None:
         return origin.rstrip("/")
     referer = urlsplit(request.headers.get("Referer", ""))
     return f"{referer.scheme}://{referer.netloc}" if referer.scheme and referer.netloc else None
+
+
+def origin_require_trusted(request: HttpRequest, *, absent_allowed: bool) -> None:
+    """CSRF by origin (the platform's clients send no token): a request that names an origin must
+    name a trusted one; `absent_allowed` says whether naming none is acceptable (it is not for a
+    request that rides on the session cookie)."""
+    origin = request_origin(request)
+    if (origin is None and not absent_allowed) or (origin is not None and origin not in trusted_origins()):
+        raise ApiError(ErrorCode.FORBIDDEN, "This request must come from a trusted origin.")
 
 
 def safe_next(request: HttpRequest, candidate: object) -> str:

@@ -397,14 +397,7 @@ def invitation_reject(*, actor: User, invitation_id: str, origin: Origin) -> Inv
         if invitation.status == Invitation.Status.REJECTED:
             return invitation
         _require_open(invitation)
-        invitation.status = Invitation.Status.REJECTED
-        invitation.save(update_fields=["status"])
-        security_event_record(
-            type="INVITATION_REJECTED",
-            user_id=actor.id,
-            origin=origin,
-            metadata={"spaceId": invitation.space_id, "invitationId": invitation.id},
-        )
+        _invitation_close(invitation, Invitation.Status.REJECTED, "INVITATION_REJECTED", actor=actor, origin=origin)
     return invitation
 
 
@@ -419,15 +412,17 @@ def invitation_cancel(*, actor: User, invitation_id: str, origin: Origin) -> Inv
             return invitation
         if invitation.status != Invitation.Status.PENDING:
             raise ApiError(ErrorCode.VALIDATION, "Only a pending invitation can be canceled.")
-        invitation.status = Invitation.Status.CANCELED
-        invitation.save(update_fields=["status"])
-        security_event_record(
-            type="INVITATION_CANCELED",
-            user_id=actor.id,
-            origin=origin,
-            metadata={"spaceId": invitation.space_id, "invitationId": invitation.id},
-        )
+        _invitation_close(invitation, Invitation.Status.CANCELED, "INVITATION_CANCELED", actor=actor, origin=origin)
     return invitation
+
+
+def _invitation_close(invitation: Invitation, status: str, event: str, *, actor: User, origin: Origin) -> None:
+    """A pending invitation ends unaccepted (declined or withdrawn), and says who ended it."""
+    invitation.status = status
+    invitation.save(update_fields=["status"])
+    security_event_record(
+        type=event, user_id=actor.id, origin=origin, metadata={"spaceId": invitation.space_id, "invitationId": invitation.id}
+    )
 
 
 # --- leaving the platform ---------------------------------------------------------------------------

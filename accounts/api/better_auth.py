@@ -23,17 +23,10 @@ from accounts.session_cookie import session_cookie_from, session_of_cookie, sign
 from core.api import ERRORS, NO_STORE, PublicView, UserView, parsed
 from core.errors import ApiError, ErrorCode
 from core.origin import origin_of
-from core.redirects import request_origin, trusted_origins, trusted_target
+from core.redirects import origin_require_trusted, request_origin, trusted_target
 
 PENDING_COOKIE = "mana.two_factor_pending"
 PENDING_COOKIE_AGE = 300  # the two-factor step's own lifetime
-
-
-def _trusted_origin_only(request: Request) -> None:
-    """CSRF for a door that sets or uses the cookie: a browser names its origin, and it must be ours."""
-    origin = request_origin(request._request)
-    if origin is not None and origin not in trusted_origins():
-        raise ApiError(ErrorCode.FORBIDDEN, "This request must come from a trusted origin.")
 
 
 def _bearer_session_id(request: Request) -> str | None:
@@ -58,7 +51,8 @@ class BrowserView(PublicView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         if request.method not in ("GET", "HEAD", "OPTIONS"):
-            _trusted_origin_only(request)
+            # A door that sets or uses the cookie: a browser names its origin, and it must be ours.
+            origin_require_trusted(request._request, absent_allowed=True)
 
 
 class SignInEmailView(BrowserView):
