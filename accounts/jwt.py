@@ -12,7 +12,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import jwt as pyjwt
@@ -141,6 +141,24 @@ def _new_key_row(*, active: bool) -> SigningKey:
     return SigningKey(
         kid=kid, private_key_wrapped=get_keyring().wrap_text(raw_private, aad=_aad(kid)), public_key=_b64url(raw_public), active=active
     )
+
+
+def signing_key_import(*, kid: str, private_raw: bytes, created_at: datetime) -> SigningKey:
+    """Another issuer's Ed25519 key (the old service's), kept under its `kid`: verify-only from
+    now on, published like a key just rotated out, so the tokens it signed keep verifying."""
+    private = Ed25519PrivateKey.from_private_bytes(private_raw)
+    raw_public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    row = SigningKey(
+        kid=kid,
+        private_key_wrapped=get_keyring().wrap_text(private_raw, aad=_aad(kid)),
+        public_key=_b64url(raw_public),
+        created_at=created_at,
+        active=False,
+        retired_at=timezone.now(),
+    )
+    row.save(force_insert=True)
+    _cache.clear()
+    return row
 
 
 def _create_first_key() -> SigningKey:

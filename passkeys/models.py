@@ -24,6 +24,9 @@ class Passkey(models.Model):
     name = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Made by the old identity service, whose library gave every registration a random user handle
+    # and never stored it: the credential id alone names such a passkey, whatever handle it sends.
+    handle_unknown = models.BooleanField(default=False)
     # The session that added it with no proof beyond its token: the passkey ends with it.
     session = models.ForeignKey("accounts.Session", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 

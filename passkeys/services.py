@@ -256,7 +256,7 @@ def _verify(parsed: dict[str, Any], origin: Origin) -> _Verified | _Refused:
     if stored.get("email") and stored["email"] != passkey.user.email:
         return _Refused("other_user", passkey.user_id)
     handle = webauthn.user_handle(parsed)
-    if handle is not None and handle != passkey.user_id:
+    if handle is not None and not passkey.handle_unknown and handle != passkey.user_id:
         return _Refused("user_handle", passkey.user_id)
     asserted = webauthn.asserted_sign_count(parsed)
     if passkey.sign_count > 0 and asserted <= passkey.sign_count:

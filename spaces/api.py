@@ -86,7 +86,7 @@ class MemberListView(UserView):
 
 class MemberView(UserView):
     @extend_schema(request=RoleInput, responses={200: MemberEnvelopeSerializer, **ERRORS}, tags=["spaces"])
-    def patch(self, request: Request, space_id: str, member_id: int) -> Response:
+    def patch(self, request: Request, space_id: str, member_id: str) -> Response:
         role = parsed(RoleInput, request)["role"]
         member = services.member_role_change(
             actor=actor_of(request), space_id=space_id, member_id=member_id, role=role, origin=origin_of(request)
@@ -94,7 +94,7 @@ class MemberView(UserView):
         return Response({"member": MemberSerializer(member).data})
 
     @extend_schema(responses={200: SuccessSerializer, **ERRORS}, tags=["spaces"])
-    def delete(self, request: Request, space_id: str, member_id: int) -> Response:
+    def delete(self, request: Request, space_id: str, member_id: str) -> Response:
         services.member_remove(actor=actor_of(request), space_id=space_id, member_id=member_id, origin=origin_of(request))
         return success()
 

@@ -57,6 +57,8 @@ class Space(models.Model):
 
 
 class Membership(models.Model):
+    # Text, like every id other services store: the old service's member ids are kept as they are.
+    id = models.CharField(primary_key=True, max_length=36, default=new_id, editable=False)
     space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=MemberRole.choices)

@@ -50,7 +50,6 @@ INVITATION_LIFETIME = timedelta(days=7)
 INVITATION_SPACE_LIMIT = Limit("invitation-space", 20, 3600)
 INVITATION_INVITER_LIMIT = Limit("invitation-inviter", 20, 3600)
 INVITATION_RECIPIENT_LIMIT = Limit("invitation-recipient", 3, 3600)
-MEMBER_ID_DIGITS = 18  # longer numbers overflow the integer key: no member has such an id
 
 
 # --- slugs --------------------------------------------------------------------------------------
@@ -237,7 +236,7 @@ def space_delete(*, actor: User, space_id: str, origin: Origin) -> None:
 
 
 # --- members --------------------------------------------------------------------------------------
-def member_role_change(*, actor: User, space_id: str, member_id: int, role: str, origin: Origin) -> Membership:
+def member_role_change(*, actor: User, space_id: str, member_id: str, role: str, origin: Origin) -> Membership:
     with transaction.atomic():
         mine = membership_of(actor, space_id)
         _require_role(mine, MemberRole.OWNER)
@@ -257,7 +256,7 @@ def member_role_change(*, actor: User, space_id: str, member_id: int, role: str,
     return target
 
 
-def member_remove(*, actor: User, space_id: str, member_id: int, origin: Origin) -> None:
+def member_remove(*, actor: User, space_id: str, member_id: str, origin: Origin) -> None:
     with transaction.atomic():
         mine = membership_of(actor, space_id)
         target = Membership.objects.select_for_update().filter(pk=member_id, space_id=space_id).first()
@@ -286,9 +285,7 @@ def member_remove_by_reference(*, actor: User, space_id: str, reference: str, or
     member_remove's. Answers the membership as it was."""
     with transaction.atomic():
         membership_of(actor, space_id)
-        named = Q(user_id=reference) | Q(user__email=normalise_email(reference))
-        if reference.isdecimal() and len(reference) <= MEMBER_ID_DIGITS:
-            named |= Q(pk=int(reference))
+        named = Q(pk=reference) | Q(user_id=reference) | Q(user__email=normalise_email(reference))
         target = Membership.objects.select_related("user").filter(named, space_id=space_id).first()
         if target is None:
             raise ApiError(ErrorCode.NOT_FOUND)

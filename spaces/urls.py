@@ -6,7 +6,7 @@ space_urlpatterns = [
     *route("invitations/<str:token>/accept", api.InvitationAcceptView.as_view()),
     *route("<str:space_id>", api.SpaceView.as_view()),
     *route("<str:space_id>/members", api.MemberListView.as_view()),
-    *route("<str:space_id>/members/<int:member_id>", api.MemberView.as_view()),
+    *route("<str:space_id>/members/<str:member_id>", api.MemberView.as_view()),
     *route("<str:space_id>/invitations", api.InvitationCreateView.as_view()),
     *route("<str:space_id>/modules/<str:module>", api.ModuleView.as_view()),
 ]

@@ -286,3 +286,42 @@ def _batches(ids: Any, size: int) -> Iterator[list[str]]:
             batch = []
     if batch:
         yield batch
+
+
+@dataclass(frozen=True)
+class VaultImport:
+    """A vault as another service kept it (the old service): the master key when it had a server
+    wrap, the recovery wrap as it was (the server never opens it), and its audit history."""
+
+    master_key: bytes | None
+    recovery_wrapped_mk: bytes | None
+    recovery_iv: bytes | None
+    recovery_format_version: int | None
+    recovery_set_at: Any
+    zero_knowledge: bool
+    created_at: Any
+    rotated_at: Any
+    history: list[dict[str, Any]]
+
+
+def vault_import(*, user_id: str, imported: VaultImport) -> bool:
+    """The vault wrapped in our format (bound to the user), with its history, in one transaction
+    acting as the user; False when the user has one already (nothing is changed then)."""
+    with acting_as(user_id):
+        if Vault.objects.filter(user_id=user_id).exists():
+            return False
+        vault = Vault(
+            user_id=user_id,
+            recovery_wrapped_mk=imported.recovery_wrapped_mk,
+            recovery_iv=imported.recovery_iv,
+            recovery_format_version=imported.recovery_format_version,
+            recovery_set_at=imported.recovery_set_at,
+            zero_knowledge=imported.zero_knowledge,
+            created_at=imported.created_at,
+            rotated_at=imported.rotated_at,
+        )
+        if imported.master_key is not None:
+            _set_server_wrap(vault, imported.master_key)
+        vault.save(force_insert=True)
+        VaultAudit.objects.bulk_create(VaultAudit(user_id=user_id, **entry) for entry in imported.history)
+    return True

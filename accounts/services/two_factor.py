@@ -89,6 +89,17 @@ def two_factor_enable(*, actor: User, password: str, origin: Origin, at_once: bo
     return TwoFactorEnrollment(totp_uri=totp.provisioning_uri(secret, actor.email), secret=secret, backup_codes=codes)
 
 
+def two_factor_import(*, user: User, secret: str, backup_codes: list[str]) -> None:
+    """A second factor confirmed elsewhere (the old service), on at once: its base32 `secret`
+    wrapped and its `backup_codes` hashed exactly as ours are, so every code path treats them alike."""
+    with transaction.atomic():
+        TwoFactor.objects.create(
+            user=user, secret_wrapped=get_keyring().wrap_text(secret.encode(), aad=_secret_aad(user.id)), confirmed_at=timezone.now()
+        )
+        BackupCode.objects.bulk_create(BackupCode(user=user, code_hash=_backup_code_hashes(user.id, code)[0]) for code in backup_codes)
+        User.objects.filter(pk=user.pk).update(two_factor_enabled=True)
+
+
 def _accept_totp(two_factor: TwoFactor, code: str) -> bool:
     """True for a current code not used before; the row must be locked by the caller."""
     secret = get_keyring().unwrap_text(two_factor.secret_wrapped, aad=_secret_aad(two_factor.user_id)).decode()
