@@ -150,6 +150,7 @@ INSTALLED_APPS = [
     "grants",
     "pages",
     "console",
+    "takeover",
 ]
 
 MIDDLEWARE = [
