@@ -224,12 +224,19 @@ def published_keys() -> list[SigningKey]:
 
 
 def jwks() -> dict[str, list[dict[str, str]]]:
-    return {
-        "keys": [
-            {"kty": "OKP", "crv": "Ed25519", "x": key.public_key, "kid": key.kid, "alg": ALGORITHM, "use": "sig"}
-            for key in published_keys()
-        ]
-    }
+    """Our EdDSA keys first (the platform's verifiers select by `kid`, and some take the first),
+    then the keys apps above accounts sign with (the OpenID Connect provider's RS256 keys), which
+    their AppConfig offers as `published_jwks()`: found in the app registry, never imported."""
+    from django.apps import apps
+
+    keys = [
+        {"kty": "OKP", "crv": "Ed25519", "x": key.public_key, "kid": key.kid, "alg": ALGORITHM, "use": "sig"} for key in published_keys()
+    ]
+    for app in apps.get_app_configs():
+        published = getattr(app, "published_jwks", None)
+        if published is not None:
+            keys.extend(published())
+    return {"keys": keys}
 
 
 @rewrapper("JWT signing keys", SigningKey, order=20)

@@ -13,6 +13,7 @@ from core.api import ApiNotFoundView, HealthView, ReadyView
 from core.metrics import metrics_view
 from core.urls import route
 from grants import urls as grants_urls
+from oidc.views import DiscoveryView as OidcDiscoveryView
 from passkeys.api import PasskeyListView
 from personas import urls as personas_urls
 from spaces import urls as spaces_urls
@@ -57,6 +58,9 @@ urlpatterns = [
     *route("api/v1/api-keys", ApiKeyListView.as_view()),
     path("api/v1/api-keys/", include(spaces_urls.api_key_urlpatterns)),
     *route(".well-known/jwks.json", JwksView.as_view()),
+    # "Sign in with Mana": the OpenID Connect provider.
+    path(".well-known/openid-configuration", OidcDiscoveryView.as_view(), name="openid-configuration"),
+    path("oauth/", include("oidc.urls")),
     path("api/auth/organization/", include("spaces.urls_organizations")),
     # Last: whatever else is under /api/ is a JSON 404, in DEBUG too.
     re_path(r"^api/", ApiNotFoundView.as_view()),

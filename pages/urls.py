@@ -28,4 +28,5 @@ urlpatterns = [
     path("account/passkeys/verify", views.account_passkey_verify),
     path("account/passkeys/<str:passkey_id>/rename", views.account_passkey_rename),
     path("account/passkeys/<str:passkey_id>/delete", views.account_passkey_delete),
+    path("account/apps/<str:consent_id>/revoke", views.account_consent_revoke),
 ]

@@ -24,6 +24,9 @@ from core.origin import origin_of
 from core.parsers import loads as strict_json
 from core.redirects import safe_next
 from core.text import EMAIL_MAX_LENGTH, validate_visible
+from oidc import selectors as oidc_selectors
+from oidc import services as oidc_services
+from oidc.views import sign_in_form_action
 from pages.session import error_text, field_errors, login_required_page, start_browser_session
 from passkeys import selectors as passkey_selectors
 from passkeys import services as passkey_services
@@ -77,7 +80,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
         return redirect(next_url)
     context = {"next": next_url, "passkeys_enabled": passkey_services.passkeys_enabled(), "email": request.POST.get("email", "")}
     if request.method == "GET":
-        return _page(request, "login.html", context)
+        return sign_in_form_action(_page(request, "login.html", context), next_url)
     try:
         sign_in = signin.password_sign_in(
             email=_form_email(request),
@@ -88,7 +91,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
     except ApiError as error:
         if error.code is ErrorCode.TWO_FACTOR_REQUIRED:
             return _handoff_to_second_factor(request, error, next_url)
-        return _failure(request, "login.html", error, context)
+        return sign_in_form_action(_failure(request, "login.html", error, context), next_url)
     return start_browser_session(request, sign_in, next_url)
 
 
@@ -130,7 +133,7 @@ def two_factor_page(request: HttpRequest) -> HttpResponse:
     if not token:
         return redirect("/login")
     if request.method == "GET":
-        return _page(request, "two_factor.html")
+        return sign_in_form_action(_page(request, "two_factor.html"), request.session.get(NEXT_PENDING))
     code = request.POST.get("code", "").strip()
     backup = request.POST.get("backup_code", "").strip()
     try:
@@ -144,7 +147,7 @@ def two_factor_page(request: HttpRequest) -> HttpResponse:
     except ApiError as error:
         if error.code in (ErrorCode.TOKEN_EXPIRED, ErrorCode.TOKEN_INVALID):
             request.session.pop(TWO_FACTOR_PENDING, None)
-        return _failure(request, "two_factor.html", error)
+        return sign_in_form_action(_failure(request, "two_factor.html", error), request.session.get(NEXT_PENDING))
     next_url = request.session.pop(NEXT_PENDING, "/account")
     request.session.pop(TWO_FACTOR_PENDING, None)
     return start_browser_session(request, sign_in, safe_next(request, next_url))
@@ -294,6 +297,7 @@ def _account_context(request: HttpRequest, user: User) -> dict[str, Any]:
         "sessions": list(sessions_active(actor=user)),
         "current_session": request.session.get(SESSION_LINK),
         "vault": vault_services.vault_status(actor=user),
+        "consents": list(oidc_selectors.consents_of(actor=user)),
     }
 
 
@@ -453,4 +457,15 @@ def account_passkey_delete(request: HttpRequest, user: User, passkey_id: str) ->
         user,
         lambda: passkey_services.passkey_delete(actor=user, passkey_id=passkey_id, origin=origin_of(request)),
         _("Passkey removed."),
+    )
+
+
+@login_required_page
+@require_POST
+def account_consent_revoke(request: HttpRequest, user: User, consent_id: str) -> HttpResponse:
+    return _account_action(
+        request,
+        user,
+        lambda: oidc_services.consent_revoke(actor=user, consent_id=consent_id, origin=origin_of(request)),
+        _("The app's access was revoked."),
     )

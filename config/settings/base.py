@@ -139,6 +139,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "oauth2_provider",  # the OpenID Connect provider, its models swapped for those of oidc
     # The project's apps, from the ground up (DESIGN.md §Layout; lint-imports checks the layers).
     "core",
     "mail",
@@ -148,6 +149,7 @@ INSTALLED_APPS = [
     "spaces",
     "personas",
     "grants",
+    "oidc",
     "pages",
     "console",
     "takeover",
@@ -265,6 +267,57 @@ SPECTACULAR_SETTINGS = {
         "DecryptStatusEnum": "grants.models.DecryptStatus",
         "InvitationStatusEnum": "spaces.models.Invitation.Status",
     },
+}
+
+# --- "Sign in with Mana": the OpenID Connect provider (django-oauth-toolkit, app oidc) ---------
+# Every model swapped for one of oidc's before its first migration, so the provider's tables are ours.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oidc.Application"
+OAUTH2_PROVIDER_GRANT_MODEL = "oidc.Grant"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oidc.AccessToken"  # noqa: S105 - a model name, not a secret
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oidc.RefreshToken"  # noqa: S105 - a model name, not a secret
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oidc.IDToken"  # noqa: S105 - a model name, not a secret
+OAUTH2_PROVIDER_DEVICE_GRANT_MODEL = "oidc.DeviceGrant"
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_ISS_ENDPOINT": JWT_ISSUER,
+    "OAUTH2_VALIDATOR_CLASS": "oidc.validator.ManaValidator",
+    "SCOPES": {"openid": "OpenID Connect", "email": "Email address", "profile": "Name", "offline_access": "Offline access"},
+    "DEFAULT_SCOPES": ["openid"],
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 900,
+    "ID_TOKEN_EXPIRE_SECONDS": 900,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    # Development and tests register http callbacks; production takes https ones only.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if IS_PRODUCTION else ["http", "https"],
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
+    "OIDC_RP_INITIATED_LOGOUT_DELETE_TOKENS": False,  # oidc's logout revokes the tokens of that client alone
+    "APPLICATION_ADMIN_CLASS": "oidc.admin.ClientAdmin",
+    "ACCESS_TOKEN_ADMIN_CLASS": "oidc.admin.AccessTokenAdmin",
+    "GRANT_ADMIN_CLASS": "oidc.admin.GrantAdmin",
+    "ID_TOKEN_ADMIN_CLASS": "oidc.admin.IDTokenAdmin",
+    "REFRESH_TOKEN_ADMIN_CLASS": "oidc.admin.RefreshTokenAdmin",
+    # RFC 9700 throughout: no implicit or password grant, S256 only, tokens hashed at rest, `iss` in
+    # the authorization response, bearer tokens never in a query string; anything weaker is an error.
+    **dict.fromkeys(
+        [
+            "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT",
+            "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT",
+            "COMPLIANT_BCP_RFC9700_PKCE_METHOD",
+            "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT",
+            "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS",
+            "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE",
+            "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN",
+            "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING",
+            "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED",
+        ],
+        True,
+    ),
 }
 
 # --- Logging ----------------------------------------------------------------------------------

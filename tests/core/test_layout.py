@@ -8,7 +8,7 @@ from django.conf import settings
 from tests.support import REPO
 
 MODULE_LINES_MAX = 500
-APPS = ("core", "mail", "accounts", "passkeys", "vault", "spaces", "personas", "grants", "pages", "console", "takeover")
+APPS = ("core", "mail", "accounts", "passkeys", "vault", "spaces", "personas", "grants", "oidc", "pages", "console", "takeover")
 
 
 def project_modules() -> list[str]:

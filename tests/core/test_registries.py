@@ -23,14 +23,20 @@ def test_every_model_with_a_kek_wrapped_column_has_a_rewrapper() -> None:
 
 
 def test_rewrappers_run_in_their_declared_order() -> None:
-    assert [label for label, _ in rewrap.rewrappers()] == ["vaults", "JWT signing keys", "TOTP secrets", "outbox messages"]
+    assert [label for label, _ in rewrap.rewrappers()] == [
+        "vaults",
+        "JWT signing keys",
+        "OIDC signing keys",
+        "TOTP secrets",
+        "outbox messages",
+    ]
 
 
 @pytest.mark.django_db
 def test_rewrap_secrets_reports_every_registered_secret() -> None:
     out = io.StringIO()
     call_command("rewrap_secrets", stdout=out)
-    assert "Done: 0 of 0 vaults, 0 JWT signing keys, 0 TOTP secrets, 0 outbox messages re-wrapped." in out.getvalue()
+    assert "Done: 0 of 0 vaults, 0 JWT signing keys, 0 OIDC signing keys, 0 TOTP secrets, 0 outbox messages re-wrapped." in out.getvalue()
 
 
 def test_summaries_merge_every_apps_counts_and_blockers_collect_reasons(monkeypatch: pytest.MonkeyPatch) -> None:
