@@ -65,4 +65,4 @@ def sign_in_cookies_set(response: HttpResponse, sign_in: SignIn) -> None:
     cookie, and the session cookie bound to the sign-in's session (one store, so SSO works from
     any of them)."""
     device_cookie_set(response, sign_in.device_token)
-    session_cookie_set(response, session_cookie_bind(sign_in.tokens.session))
+    session_cookie_set(response, sign_in.session_cookie)

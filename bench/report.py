@@ -10,7 +10,7 @@ from bench.load import Measurement
 from bench.scenarios import HASH_BOUND, HEALTH, Scenario
 
 # The targets of the issue (goals on the 2-core development machine, not asserts).
-RATIO_TARGETS = {"login": 0.85, "validate": 0.5, "refresh": 0.3, "vault-key": 0.35}
+RATIO_TARGETS = {"login": 0.85, "validate": 0.5, "refresh": 0.35, "vault-key": 0.35, "grant": 0.3, "passkey-verify": 0.2}
 P99_TARGET_MS = 50.0
 P99_EXEMPT = {"login"}  # bound by Argon2id by design
 RSS_TARGET_MB = 120.0
@@ -102,7 +102,8 @@ def table(results: dict[str, Any]) -> str:
         )
     hashing = results["hash"]
     rows.append(
-        f"hash bound: {hashing['bound_rps']:.1f}/s = {hashing['cores']} cores ÷ {hashing['verify_s'] * 1000:.1f} ms ({hashing['hasher']})"
+        f"hash bound: {hashing['bound_rps']:.1f}/s measured with {hashing['processes']} processes verifying at once"
+        f" (one alone: {hashing['verify_s'] * 1000:.1f} ms, {hashing['single_rps']:.1f}/s; {hashing['hasher']})"
     )
     for moment, sizes in results["worker_rss_mb"].items():
         rows.append(f"worker RSS {moment.replace('_', ' ')}: {', '.join(f'{rss:.1f}' for rss in sizes)} MB")

@@ -104,7 +104,6 @@ def production_env(*, database_url: str, redis_url: str | None, base_url: str, s
         # As behind the production proxy: each simulated client has its own address in X-Forwarded-For,
         # so the per-address limits (30 logins a minute) apply per client, not to all of loopback.
         "TRUSTED_PROXY_COUNT": "1",
-        "MALLOC_MMAP_THRESHOLD_": "131072",  # as docker-entrypoint.sh sets it
     }
     if redis_url:
         env["REDIS_URL"] = redis_url
@@ -119,8 +118,11 @@ def manage(env: dict[str, str], *args: str) -> None:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
 
 
-def seed(env: dict[str, str], *, users: int, slots: int, out: Path) -> None:
-    command = [sys.executable, "-m", "bench.seed", "--users", str(users), "--slots", str(slots), "--out", str(out)]
+def seed(env: dict[str, str], *, users: int, slots: int, bound_seconds: float, out: Path) -> None:
+    command = [
+        sys.executable, "-m", "bench.seed", "--users", str(users), "--slots", str(slots),
+        "--bound-seconds", str(bound_seconds), "--out", str(out),
+    ]  # fmt: skip
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)  # noqa: S603
     if result.returncode != 0:
         raise RuntimeError(f"seeding failed:\n{result.stdout}{result.stderr}")
@@ -165,7 +167,7 @@ class Gunicorn:
                 with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 - loopback
                     if response.status == 200 and len(self.worker_pids()) == self.workers:
                         return
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, OSError):  # refused, reset, or a worker still starting (timeout)
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"gunicorn was not ready within {timeout:.0f} s:\n{self.log_tail()}")

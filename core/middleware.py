@@ -42,9 +42,12 @@ class RequestIdMiddleware:
         request.origin = Origin.of(request)  # type: ignore[attr-defined]
         token = request_id_var.set(request_id)
         try:
-            with sentry_sdk.isolation_scope() as scope:
-                scope.set_tag("request_id", request_id)
-                scope.add_event_processor(_describe_request(request))
+            if sentry_sdk.get_client().is_active():
+                with sentry_sdk.isolation_scope() as scope:
+                    scope.set_tag("request_id", request_id)
+                    scope.add_event_processor(_describe_request(request))
+                    response = self.get_response(request)
+            else:  # no error tracking configured: no scope to fill on every request
                 response = self.get_response(request)
         finally:
             request_id_var.reset(token)

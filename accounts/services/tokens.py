@@ -31,6 +31,7 @@ class SignIn:
     user: User
     tokens: TokenPair
     device_token: str
+    session_cookie: str  # the opaque handle of the session cookie; only its hash is stored
 
 
 def _access_claims(user: User, session: Session) -> dict[str, Any]:
@@ -62,9 +63,10 @@ class Device:
 UNNAMED = Device()
 
 
-def session_start(*, user: User, origin: Origin, method: str, device: Device = UNNAMED) -> TokenPair:
+def session_start(*, user: User, origin: Origin, method: str, device: Device = UNNAMED, cookie_hash: str | None = None) -> TokenPair:
     now = timezone.now()
     session = Session.objects.create(
+        cookie_hash=cookie_hash,
         user=user,
         created_at=now,
         last_seen_at=now,
@@ -128,9 +130,15 @@ def sign_in_complete(
         if resume_session_id
         else None
     )
-    tokens = session_tokens(resumed) if resumed else session_start(user=user, origin=origin, method=method, device=named)
+    # The cookie's handle goes in with the session row (one statement fewer on every sign-in).
+    raw_cookie = new_token()
+    if resumed:
+        Session.objects.filter(pk=resumed.pk).update(cookie_hash=token_hash(raw_cookie))
+        tokens = session_tokens(resumed)
+    else:
+        tokens = session_start(user=user, origin=origin, method=method, device=named, cookie_hash=token_hash(raw_cookie))
     security_event_record(type="LOGIN_SUCCESS", user_id=user.id, origin=origin, metadata={"method": method, "sessionId": tokens.session.id})
-    return SignIn(user=user, tokens=tokens, device_token=raw_device)
+    return SignIn(user=user, tokens=tokens, device_token=raw_device, session_cookie=raw_cookie)
 
 
 def token_refresh(*, refresh_token: str, origin: Origin) -> TokenPair:

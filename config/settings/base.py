@@ -161,13 +161,14 @@ MIDDLEWARE = [
     "core.middleware.ApiHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    # core.middleware_browser: API, health and metrics requests skip these three.
+    "core.middleware_browser.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",  # the API too: DRF's messages follow Accept-Language
     "django.middleware.common.CommonMiddleware",
     "core.middleware.NulRefusalMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "core.middleware_browser.AuthenticationMiddleware",
+    "core.middleware_browser.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
