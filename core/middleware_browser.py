@@ -40,4 +40,3 @@ class AuthenticationMiddleware(_BrowserOnly, DjangoAuthenticationMiddleware):
 
 class MessageMiddleware(_BrowserOnly, DjangoMessageMiddleware):
     pass
-

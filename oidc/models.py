@@ -4,6 +4,7 @@ codes that are marked used instead of deleted (a second use must find them to re
 first one issued), one token family per code, the sign-in time of the code, ID tokens signed with
 our RS256 keys from the database; and the consents and keys themselves."""
 
+import hashlib
 import uuid
 from typing import Any, ClassVar
 
@@ -68,9 +69,25 @@ class Application(AbstractApplication):
             self.algorithm = algorithm
 
 
+class CodeHashField(models.CharField):
+    """An authorization code kept as its SHA-256 only: every value written and every value looked
+    up (the library finds codes by `code=`) passes through here, so a dump holds no usable code.
+    A value already hashed passes unchanged, so saving a loaded row does not hash it twice."""
+
+    PREFIX = "sha256:"
+
+    def get_prep_value(self, value: Any) -> Any:
+        value = super().get_prep_value(value)
+        if isinstance(value, str) and value and not value.startswith(self.PREFIX):
+            return self.PREFIX + hashlib.sha256(value.encode()).hexdigest()
+        return value
+
+
 class Grant(AbstractGrant):
     """An authorization code. Redeeming it marks it used; a second redemption finds it and
     revokes the token family it started."""
+
+    code = CodeHashField(max_length=255, unique=True)
 
     used_at = models.DateTimeField(null=True, blank=True)
     token_family = models.UUIDField(default=uuid.uuid4, editable=False, db_index=True)

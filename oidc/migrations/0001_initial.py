@@ -7,6 +7,7 @@ import oauth2_provider.generators
 import oauth2_provider.models
 import uuid
 from django.conf import settings
+import oidc.models
 from django.db import migrations, models
 
 
@@ -123,7 +124,7 @@ class Migration(migrations.Migration):
             name="Grant",
             fields=[
                 ("id", models.BigAutoField(primary_key=True, serialize=False)),
-                ("code", models.CharField(max_length=255, unique=True, verbose_name="code")),
+                ("code", oidc.models.CodeHashField(max_length=255, unique=True)),
                 ("expires", models.DateTimeField(verbose_name="expires")),
                 ("redirect_uri", models.TextField(verbose_name="redirect URI")),
                 ("scope", models.TextField(blank=True, verbose_name="scope")),

@@ -1,6 +1,7 @@
 """One test per security rule of the provider, each asserting the status and `error` that RFC 6749
 and OpenID Connect Core prescribe, and the security event it leaves."""
 
+import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -70,6 +71,13 @@ def test_the_redirect_uri_at_the_token_endpoint_must_be_the_one_of_the_code(alic
 
 
 # --- authorization codes: single use, bound to their client --------------------------------------
+def test_a_code_is_kept_only_as_its_hash_and_still_redeems(alice: User, confidential: Client) -> None:
+    code, verifier = code_for(alice, confidential)
+    stored = list(Grant.objects.values_list("code", flat=True))
+    assert stored == ["sha256:" + hashlib.sha256(code.encode()).hexdigest()]
+    assert exchange(confidential, code, verifier).status_code == 200
+
+
 def test_a_code_used_twice_is_refused_and_revokes_what_it_issued(alice: User, confidential: Client) -> None:
     code, verifier = code_for(alice, confidential)
     first = exchange(confidential, code, verifier)
