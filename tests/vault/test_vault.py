@@ -215,7 +215,7 @@ def test_kek_rotation_keeps_every_key(make_user, client_for, settings) -> None:
 
     out = io.StringIO()
     call_command("rewrap_secrets", "--batch-size", "2", stdout=out)
-    assert "Done: 3 of 3 vaults, 1 JWT signing keys, 1 TOTP secrets" in out.getvalue()
+    assert "Done: 3 of 3 vaults, 1 JWT signing keys, 0 OIDC signing keys, 1 TOTP secrets" in out.getvalue()
     assert {vault_row(user).kek_id for user in users} == {"kek-b"}  # type: ignore[union-attr]
     assert TwoFactor.objects.get().secret_wrapped.startswith("kw1:kek-b:")
     assert SigningKey.objects.get().private_key_wrapped.startswith("kw1:kek-b:")
