@@ -19,13 +19,14 @@ import jwt as pyjwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken
 
 from accounts.models import SigningKey
 from core.keyring import get_keyring, rewrap_rows
+from core.models import unique_row_insert
 from core.rewrap import RewrapCount, rewrapper
 
 ALGORITHM = "EdDSA"
@@ -164,13 +165,7 @@ def signing_key_import(*, kid: str, private_raw: bytes, created_at: datetime) ->
 def _create_first_key() -> SigningKey:
     """The first token ever issued makes the first key. Two workers racing here both end up with
     the one the unique index let in."""
-    try:
-        with transaction.atomic():
-            row = _new_key_row(active=True)
-            row.save(force_insert=True)
-            return row
-    except IntegrityError:
-        return SigningKey.objects.get(active=True)
+    return unique_row_insert(SigningKey, lambda: _new_key_row(active=True), active=True)
 
 
 def signing_key_rotate() -> SigningKey:

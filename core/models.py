@@ -1,7 +1,8 @@
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 
@@ -63,3 +64,15 @@ class RevocableQuerySet(models.QuerySet[Any]):
         row.revoked_at = timezone.now()
         row.save(update_fields=["revoked_at"])
         return row, True
+
+
+def unique_row_insert[M: models.Model](model: type[M], make: Callable[[], M], **unique: Any) -> M:
+    """Insert the row a unique index admits once (an active signing key), or, when a racing
+    worker got there first, the one it inserted."""
+    try:
+        with transaction.atomic():
+            row = make()
+            row.save(force_insert=True)
+            return row
+    except IntegrityError:
+        return model.objects.get(**unique)  # type: ignore[attr-defined] # every concrete model has its manager

@@ -82,22 +82,13 @@ class ClientAdmin(admin.ModelAdmin):
         return response
 
 
-class _CredentialAdmin(admin.ModelAdmin):
+class _CredentialAdmin(ReadOnlyAdmin):
     """Viewable, never edited by hand; values never shown (stored hashed, or not at all)."""
 
     list_select_related = ("application", "user")
     list_filter = ("application",)
     search_fields = ("application__client_id", "application__name", "user__email")
     view_on_site = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class AccessTokenAdmin(_CredentialAdmin):

@@ -13,12 +13,13 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from jwcrypto import jwk
 from oauth2_provider.settings import oauth2_settings
 
 from core.keyring import get_keyring, rewrap_rows
+from core.models import unique_row_insert
 from core.rewrap import RewrapCount, rewrapper
 from oidc.models import RsaSigningKey
 
@@ -89,16 +90,9 @@ def signing_key_ensure() -> RsaSigningKey:
     """The active key, made now if there is none: registering the first client calls this, so the
     JWKS lists the key before any relying party fetches it. Racing workers both end up with the
     one the unique index let in."""
-    row = RsaSigningKey.objects.filter(active=True).first()
-    if row is not None:
-        return row
-    try:
-        with transaction.atomic():
-            row = _new_key_row(active=True)
-            row.save(force_insert=True)
-            return row
-    except IntegrityError:
-        return RsaSigningKey.objects.get(active=True)
+    return RsaSigningKey.objects.filter(active=True).first() or unique_row_insert(
+        RsaSigningKey, lambda: _new_key_row(active=True), active=True
+    )
 
 
 def signing_key_rotate() -> RsaSigningKey | None:
