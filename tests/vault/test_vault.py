@@ -225,7 +225,7 @@ def test_kek_rotation_keeps_every_key(make_user, client_for, settings) -> None:
     before = {user.id: wrapped_of(user) for user in users}
     again = io.StringIO()
     call_command("rewrap_secrets", stdout=again)
-    assert "Done: 0 of 3 vaults, 0 JWT signing keys, 0 TOTP secrets, 0 outbox messages" in again.getvalue()
+    assert "Done: 0 of 3 vaults, 0 JWT signing keys, 0 OIDC signing keys, 0 TOTP secrets, 0 outbox messages" in again.getvalue()
     assert (
         get_keyring().unwrap_text(TwoFactor.objects.get().secret_wrapped, aad=f"totp-secret:{users[0].id}".encode()).decode() == totp_secret
     )
