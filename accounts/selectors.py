@@ -1,4 +1,5 @@
 import re
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Max, QuerySet
@@ -18,6 +19,11 @@ FEEDBACK_KARMA = 0
 
 def sessions_active(*, actor: User) -> QuerySet[Session]:
     return Session.objects.active().filter(user=actor, expires_at__gt=timezone.now()).order_by("-last_seen_at")
+
+
+def session_started_at(session_id: str | None) -> datetime | None:
+    """When the sign-in behind a session happened (an ID token's auth_time)."""
+    return Session.objects.filter(pk=session_id).values_list("created_at", flat=True).first() if session_id else None
 
 
 def security_events_recent(*, actor: User, limit: int = SECURITY_EVENTS_SHOWN) -> QuerySet[SecurityEvent]:

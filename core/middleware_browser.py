@@ -18,7 +18,12 @@ _BROWSER_API_PATHS = frozenset({"/api/v1/auth/session-to-token"})
 
 
 def is_api_request(request: HttpRequest) -> bool:
-    return _API_PATH.match(request.path_info) is not None and request.path_info not in _BROWSER_API_PATHS
+    """Decided once per request, however many of the middlewares below ask."""
+    decided: bool | None = getattr(request, "_is_api", None)
+    if decided is None:
+        decided = _API_PATH.match(request.path_info) is not None and request.path_info not in _BROWSER_API_PATHS
+        request._is_api = decided  # type: ignore[attr-defined]
+    return decided
 
 
 class _BrowserOnly(MiddlewareMixin):

@@ -17,7 +17,8 @@ from oauth2_provider.views import AuthorizationView, RPInitiatedLogoutView
 from oauthlib.oauth2.rfc6749.errors import InvalidRedirectURIError
 
 from accounts.browser_session import SESSION_LINK, page_user
-from accounts.models import Session, User
+from accounts.models import User
+from accounts.selectors import session_started_at
 from accounts.services import sessions
 from core.origin import origin_of
 from oidc.models import Application
@@ -117,7 +118,7 @@ class AuthorizeView(AuthorizationView):
 
     def create_authorization_response(self, request: HttpRequest, scopes: str, credentials: dict[str, Any], allow: bool) -> Any:
         # The sign-in time of this browser session becomes the ID token's auth_time.
-        signed_in = Session.objects.filter(pk=request.session.get(SESSION_LINK)).values_list("created_at", flat=True).first()
+        signed_in = session_started_at(request.session.get(SESSION_LINK))
         return super().create_authorization_response(request, scopes, {**credentials, "auth_time": signed_in}, allow)
 
     def error_response(self, error: Any, application: Any, **kwargs: Any) -> HttpResponse:

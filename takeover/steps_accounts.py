@@ -37,7 +37,7 @@ def _b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _user_problem(row: Row, email: str) -> str | None:
+def _user_problem(row: Row, email: str, taken: set[str]) -> str | None:
     if row["role"] not in Role.values:
         return f"unknown role {row['role']!r}"
     if row["access_tier"] not in Tier.values:
@@ -46,7 +46,7 @@ def _user_problem(row: Row, email: str) -> str | None:
         return f"unknown kind {row['kind']!r}"
     if not email or len(email) > 254 or "@" not in email:
         return "the address is not valid"
-    if User.objects.filter(email=email).exists():
+    if email in taken:
         return "another account here has the same address"
     return None
 
@@ -54,14 +54,16 @@ def _user_problem(row: Row, email: str) -> str | None:
 def users_import(ctx: Context) -> None:
     def handle(report: TableReport, rows: list[Row]) -> None:
         here = set(User.objects.filter(pk__in=[row["id"] for row in rows]).values_list("pk", flat=True))
+        emails = {row["id"]: normalise_email(row["email"] or "") for row in rows}
+        taken = set(User.objects.filter(email__in=emails.values()).values_list("email", flat=True))
         for row in rows:
             alive = row["deleted_at"] is None
             if row["id"] in here:
                 ctx.users[row["id"]] = alive
                 report.unchanged += 1
                 continue
-            email = normalise_email(row["email"] or "")
-            if problem := _user_problem(row, email):
+            email = emails[row["id"]]
+            if problem := _user_problem(row, email, taken):
                 ctx.users[row["id"]] = None
                 report.skip(row["id"], problem)
                 continue
@@ -82,6 +84,7 @@ def users_import(ctx: Context) -> None:
             )
             user.set_unusable_password()  # the accounts step brings the password
             user.save(force_insert=True)
+            taken.add(email)
             ctx.users[row["id"]] = alive
             report.imported += 1
 

@@ -119,3 +119,15 @@ def test_an_empty_secret_file_is_refused_before_the_source_is_read(tmp_path) -> 
     empty.write_text("\n")
     with pytest.raises(CommandError, match="--better-auth-secret-file is empty"):
         call_command("import_ts_service", source="postgres://unused@127.0.0.1:1/x", better_auth_secret_file=str(empty), stdout=StringIO())
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_an_address_already_taken_here_is_reported_and_that_user_skipped(old_service: World) -> None:
+    alice = old_service.user("alice")
+    User.objects.create_user(email=alice.email, password="someone-else-entirely")
+    out = StringIO()
+    call_command("import_ts_service", source=old_service.dsn, better_auth_secret_file=str(old_service.secret_file), stdout=out)
+    assert f"  skipped {alice.id}: another account here has the same address" in out.getvalue()
+    assert not User.objects.filter(pk=alice.id).exists()
+    assert User.objects.filter(pk=old_service.user("bob").id).exists()
