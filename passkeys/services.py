@@ -21,6 +21,7 @@ from accounts.services.profile import credential_proof
 from accounts.services.tokens import SignIn, sign_in_complete
 from accounts.services.two_factor import two_factor_challenge_start
 from core import clock, ratelimit
+from core.compiled import CompiledQuery, field_names, instances
 from core.errors import ApiError, ErrorCode
 from core.hooks import on_sessions_ended
 from core.origin import NO_ORIGIN, Origin
@@ -244,13 +245,30 @@ class _Verified:
     user_verified: bool
 
 
+# Every passkey sign-in asks this (core/compiled.py): the credential with its active user.
+_ACTIVE_PASSKEY = CompiledQuery(
+    lambda credential: Passkey.objects.filter(credential_id=credential, user__is_active=True).values_list(
+        *field_names(Passkey), *field_names(User, "user__")
+    ),
+    "credential",
+)
+
+
+def _active_passkey(credential_id: str) -> Passkey | None:
+    row = _ACTIVE_PASSKEY.first(credential=credential_id)
+    if row is None:
+        return None
+    passkey, passkey.user = instances(row, Passkey, User)
+    return passkey
+
+
 def _verify(parsed: dict[str, Any], origin: Origin) -> _Verified | _Refused:
     credential_id = parsed["id"]
     challenge = _parsed(webauthn.client_data, parsed)["challenge"]
     stored = _challenge_take(challenge, purpose="authenticate")
     if stored is None:
         return _Refused("challenge")
-    passkey = Passkey.objects.select_related("user").filter(credential_id=credential_id, user__is_active=True).first()
+    passkey = _active_passkey(credential_id)
     if passkey is None:
         return _Refused("unknown_credential")
     if stored.get("email") and stored["email"] != passkey.user.email:

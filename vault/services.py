@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services.profile import identity_confirm
+from core.compiled import CompiledQuery, field_names, instances
 from core.errors import ApiError, ErrorCode, classify
 from core.keyring import get_keyring
 from core.origin import Origin
@@ -93,6 +94,15 @@ def _set_server_wrap(vault: Vault, master_key: bytes) -> None:
     vault.format_version = crypto.FORMAT_VERSION
 
 
+# Every key fetch and mission grant reads the vault (core/compiled.py).
+_VAULT_OF = CompiledQuery(lambda user: Vault.objects.filter(user_id=user).values_list(*field_names(Vault)), "user")
+
+
+def _vault_of(actor: User) -> Vault | None:
+    row = _VAULT_OF.first(user=actor.id)
+    return instances(row, Vault)[0] if row else None
+
+
 def _locked_vault(actor: User) -> Vault | None:
     return Vault.objects.select_for_update().filter(user=actor).first()
 
@@ -125,7 +135,7 @@ def vault_status(*, actor: User) -> dict[str, Any]:
 
 def vault_key_fetch(*, actor: User, origin: Origin) -> KeyAnswer:
     def work() -> KeyAnswer:
-        vault = Vault.objects.filter(user=actor).first()
+        vault = _vault_of(actor)
         if vault is None:
             raise ApiError(ErrorCode.VAULT_NOT_INITIALISED)
         return _answer(vault)
@@ -138,7 +148,7 @@ def master_key_for_grant(*, actor: User, origin: Origin, context: dict[str, Any]
     have no server wrap, so they cannot delegate (ZK_ACTIVE)."""
 
     def work() -> bytes:
-        vault = Vault.objects.filter(user=actor).first()
+        vault = _vault_of(actor)
         if vault is None:
             raise ApiError(ErrorCode.VAULT_NOT_INITIALISED)
         wrapped = vault.server_wrap()

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts import jwt
 from accounts.models import DeviceToken, RefreshToken, Session, User
+from core.compiled import CompiledQuery, field_names, instances
 from core.errors import ApiError, ErrorCode
 from core.hooks import sessions_ended
 from core.origin import Origin
@@ -141,11 +142,31 @@ def sign_in_complete(
     return SignIn(user=user, tokens=tokens, device_token=raw_device, session_cookie=raw_cookie)
 
 
+# The refresh token with its session and user, all three rows locked for the rotation.
+_REFRESH_TOKEN_LOCKED = CompiledQuery(
+    lambda digest: (
+        RefreshToken.objects.select_for_update()
+        .filter(token_hash=digest)
+        .values_list(*field_names(RefreshToken), *field_names(Session, "session__"), *field_names(User, "session__user__"))
+    ),
+    "digest",
+)
+
+
+def _refresh_token_locked(digest: str) -> RefreshToken | None:
+    row = _REFRESH_TOKEN_LOCKED.first(digest=digest)
+    if row is None:
+        return None
+    refresh, session, session.user = instances(row, RefreshToken, Session, User)
+    refresh.session = session
+    return refresh
+
+
 def token_refresh(*, refresh_token: str, origin: Origin) -> TokenPair:
     now = timezone.now()
     reused_session: Session | None = None
     with transaction.atomic():
-        row = RefreshToken.objects.select_for_update().select_related("session__user").filter(token_hash=token_hash(refresh_token)).first()
+        row = _refresh_token_locked(token_hash(refresh_token))
         if row is None or row.session.revoked_at is not None or not row.session.user.is_active:
             # The platform's client tells a network error by words in the message: none here.
             raise ApiError(ErrorCode.TOKEN_INVALID, "Invalid refresh token", status=401)
@@ -182,6 +203,25 @@ class TokenCheck:
     session: Session | None = None
 
 
+# Every token check asks this: the session behind the token, with its user (core/compiled.py).
+_SESSION_STATE = CompiledQuery(
+    lambda sid, sub: Session.objects.filter(pk=sid, user_id=sub).values_list("revoked_at", "expires_at", "user__is_active"), "sid", "sub"
+)
+_SESSION_WITH_USER = CompiledQuery(
+    lambda sid, sub: Session.objects.filter(pk=sid, user_id=sub).values_list(*field_names(Session), *field_names(User, "user__")),
+    "sid",
+    "sub",
+)
+
+
+def _session_with_user(session_id: str, user_id: str) -> Session | None:
+    row = _SESSION_WITH_USER.first(sid=session_id, sub=user_id)
+    if row is None:
+        return None
+    session, session.user = instances(row, Session, User)
+    return session
+
+
 def access_token_check(token: str, *, load_session: bool = True) -> TokenCheck:
     """Signature, claims, and the session behind the token: revoked or expired sessions fail.
     /validate needs only the verdict (`load_session=False`): three columns, no model instances."""
@@ -191,13 +231,15 @@ def access_token_check(token: str, *, load_session: bool = True) -> TokenCheck:
         return TokenCheck(valid=False, reason="expired")
     except jwt.TokenInvalidError:
         return TokenCheck(valid=False, reason="invalid")
-    sessions = Session.objects.filter(pk=payload.get("sid"), user_id=payload.get("sub"))
+    session_id, user_id = payload.get("sid"), payload.get("sub")
+    if not isinstance(session_id, str) or not isinstance(user_id, str):
+        return TokenCheck(valid=False, reason="revoked")
     session: Session | None = None
     if load_session:
-        session = sessions.select_related("user").first()
+        session = _session_with_user(session_id, user_id)
         state = (session.revoked_at, session.expires_at, session.user.is_active) if session else None
     else:
-        state = next(iter(sessions.values_list("revoked_at", "expires_at", "user__is_active")), None)
+        state = _SESSION_STATE.first(sid=session_id, sub=user_id)
     if state is None or state[0] is not None or not state[2]:
         return TokenCheck(valid=False, reason="revoked")
     if state[1] <= timezone.now():
