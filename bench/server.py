@@ -42,7 +42,15 @@ class Database:
 @contextmanager
 def fresh_database(admin_url: str, name: str) -> Iterator[Database]:
     """A new, empty database owned by the role of `admin_url`, dropped again afterwards."""
-    with psycopg.connect(admin_url, autocommit=True) as admin:
+    try:
+        admin_connection = psycopg.connect(admin_url, autocommit=True)
+    except psycopg.OperationalError as exc:
+        # On a fresh machine the role is missing until `bash .ci/run` has created it.
+        raise SystemExit(
+            f"cannot connect to PostgreSQL as {urlsplit(admin_url).username}: {exc}\n"
+            "run `bash .ci/run` once (it creates the role and its database), or pass --postgres URL"
+        ) from exc
+    with admin_connection as admin:
         row = admin.execute(
             "SELECT current_user, rolsuper OR rolbypassrls, current_setting('server_version') FROM pg_roles WHERE rolname = current_user"
         ).fetchone()

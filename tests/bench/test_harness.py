@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -44,3 +45,12 @@ def test_harness_measures_two_scenarios_against_a_real_server(tmp_path: Path) ->
     assert results["worker_rss_mb"]["after_run"], "no worker memory was read"
     with psycopg.connect(settings.DATABASE_URL) as admin:
         assert admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone() is None, "database left behind"
+
+
+@pytest.mark.postgres
+def test_a_missing_role_is_named_with_the_command_that_creates_it() -> None:
+    from bench.server import fresh_database
+
+    address = urlsplit(settings.DATABASE_URL)._replace(netloc=f"mana_auth_no_such_role@{urlsplit(settings.DATABASE_URL).hostname}:5432")
+    with pytest.raises(SystemExit, match=r"mana_auth_no_such_role.*\n.*bash \.ci/run"), fresh_database(address.geturl(), DATABASE):
+        pytest.fail("connected as a role that does not exist")
