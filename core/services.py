@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from core.compiled import insert_row
 from core.models import SecurityEvent
 from core.origin import NO_ORIGIN, Origin
 
@@ -20,12 +21,8 @@ def security_event_record(
 ) -> SecurityEvent:
     """Append one security event. Callers that audit a failure call this after their own
     transaction has rolled back, so the row survives it (DESIGN.md rule 5)."""
-    event = SecurityEvent.objects.create(
-        type=type,
-        user_id=user_id,
-        ip_address=origin.ip,
-        user_agent=origin.user_agent,
-        metadata=metadata or {},
+    event = insert_row(
+        SecurityEvent(type=type, user_id=user_id, ip_address=origin.ip, user_agent=origin.user_agent, metadata=metadata or {})
     )
     # The log line names the event and the user id only; metadata stays in the database.
     logger.info("security event %s user=%s", type, user_id or "-")

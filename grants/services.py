@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from core.compiled import insert_row
 from core.errors import ApiError, ErrorCode
 from core.origin import Origin
 from core.rls import acting_as
@@ -65,7 +66,7 @@ def grant_issue(
     mission_key = crypto.derive_mission_key(master_key=master_key, mission_id=mission_id, tables=tables, record_ids=record_ids)
     wrapped = base64.b64encode(crypto.wrap_for_ai(public_key, mission_key)).decode()
     with transaction.atomic():
-        grant.save(force_insert=True)
+        insert_row(grant)
         security_event_record(type="GRANT_ISSUED", user_id=actor.id, origin=origin, metadata={"grantId": grant.id, "missionId": mission_id})
     return IssuedGrant(grant=grant, wrapped_key=wrapped, tables=tables, record_ids=record_ids)
 

@@ -21,7 +21,7 @@ from accounts.services.profile import credential_proof
 from accounts.services.tokens import SignIn, sign_in_complete
 from accounts.services.two_factor import two_factor_challenge_start
 from core import clock, ratelimit
-from core.compiled import CompiledQuery, field_names, instances
+from core.compiled import CompiledQuery, field_names, instances, update_row
 from core.errors import ApiError, ErrorCode
 from core.hooks import on_sessions_ended
 from core.origin import NO_ORIGIN, Origin
@@ -314,9 +314,7 @@ def passkey_sign_in(*, response: Any, origin: Origin) -> SignIn:
     user = outcome.passkey.user
     result: SignIn | ApiError
     with transaction.atomic():
-        Passkey.objects.filter(pk=outcome.passkey.pk).update(
-            sign_count=outcome.new_sign_count, backed_up=outcome.backed_up, last_used_at=timezone.now()
-        )
+        update_row(Passkey, outcome.passkey.pk, sign_count=outcome.new_sign_count, backed_up=outcome.backed_up, last_used_at=timezone.now())
         if outcome.user_verified:
             result = sign_in_complete(user=user, origin=origin, method="passkey")
         elif user.two_factor_enabled:

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services.profile import identity_confirm
-from core.compiled import CompiledQuery, field_names, instances
+from core.compiled import CompiledQuery, field_names, insert_row, instances
 from core.errors import ApiError, ErrorCode, classify
 from core.keyring import get_keyring
 from core.origin import Origin
@@ -27,13 +27,8 @@ RECOVERY_CIPHERTEXT_BYTES = crypto.MASTER_KEY_BYTES + 16  # AES-GCM: key + tag
 
 def _audit_row(user_id: str, action: str, origin: Origin, status: int, context: dict[str, Any] | None) -> None:
     """Inside a transaction already acting as the user."""
-    VaultAudit.objects.create(
-        user_id=user_id,
-        action=action,
-        ip_address=origin.ip,
-        user_agent=origin.user_agent,
-        context=context or {},
-        status=status,
+    insert_row(
+        VaultAudit(user_id=user_id, action=action, ip_address=origin.ip, user_agent=origin.user_agent, context=context or {}, status=status)
     )
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import DeviceToken, LockoutState, LoginAttempt, User
 from accounts.services.email_links import reset_link_mail
+from core.compiled import CompiledQuery, field_names, insert_row, instances, update_row
 from core.errors import ApiError, ErrorCode
 from core.origin import Origin
 from core.secrets import token_hash
@@ -29,14 +30,23 @@ def email_fingerprint(email: str) -> str:
     return token_hash(f"email:{email}")[:16]
 
 
+# Every credential attempt starts here (core/compiled.py).
+_LOCKOUT_LOCKED = CompiledQuery(
+    lambda email: LockoutState.objects.select_for_update().filter(email=email).values_list(*field_names(LockoutState)), "email"
+)
+
+
 def lock_state(email: str) -> LockoutState:
     """The email's lockout row, locked for this transaction: concurrent attempts queue here."""
+    if row := _LOCKOUT_LOCKED.first(email=email):
+        return instances(row, LockoutState)[0]
+    # The address's first attempt: get_or_create settles a race for the new row.
     state, _ = LockoutState.objects.select_for_update().get_or_create(email=email)
     return state
 
 
 def _record_attempt(email: str, origin: Origin, outcome: str, *, device: DeviceToken | None = None, method: str = "password") -> None:
-    LoginAttempt.objects.create(email=email, method=method, ip_address=origin.ip, outcome=outcome, device_token=device)
+    insert_row(LoginAttempt(email=email, method=method, ip_address=origin.ip, outcome=outcome, device_token=device))
 
 
 def _counted_failures(state: LockoutState, now: datetime) -> int:
@@ -108,7 +118,7 @@ def success_record(state: LockoutState, device: DeviceToken | None, origin: Orig
     _record_attempt(state.email, origin, LoginAttempt.Outcome.SUCCESS, device=device, method=method)
     if not locked(state, now):
         state.cleared_at = now
-        state.save(update_fields=["cleared_at"])
+        update_row(LockoutState, state.pk, cleared_at=now)
 
 
 def lockout_clear(*, email: str) -> None:

@@ -9,12 +9,22 @@ from accounts.services.passwords import password_matches
 from accounts.services.tokens import UNNAMED, Device, SignIn, device_token_valid, sign_in_complete
 from accounts.services.two_factor import two_factor_challenge_start
 from core import ratelimit
+from core.compiled import CompiledQuery, field_names, instances
 from core.errors import ApiError, ErrorCode
 from core.origin import Origin
 from core.ratelimit import Limit
 from core.text import normalise_email
 
 LOGIN_LIMIT = Limit("login", 30, 60, fail_closed=True)
+
+
+# Every password sign-in asks this (core/compiled.py).
+_USER_BY_EMAIL = CompiledQuery(lambda email: User.objects.filter(email=email).values_list(*field_names(User)), "email")
+
+
+def _user_by_email(email: str) -> User | None:
+    row = _USER_BY_EMAIL.first(email=email)
+    return instances(row, User)[0] if row else None
 
 
 def _password_attempt(
@@ -25,7 +35,7 @@ def _password_attempt(
     now = timezone.now()
     with transaction.atomic():
         state = lock_state(email)
-        user = User.objects.filter(email=email).first()
+        user = _user_by_email(email)
         device = device_token_valid(device_token, user)
         if blocked := blocked_by_lock(state, device, origin, now, method="password"):
             return blocked

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts import jwt
 from accounts.models import DeviceToken, RefreshToken, Session, User
-from core.compiled import CompiledQuery, field_names, instances
+from core.compiled import CompiledQuery, field_names, insert_row, instances, update_row
 from core.errors import ApiError, ErrorCode
 from core.hooks import sessions_ended
 from core.origin import Origin
@@ -49,7 +49,7 @@ def _access_claims(user: User, session: Session) -> dict[str, Any]:
 
 def _issue_refresh_token(session: Session) -> str:
     raw = new_token()
-    RefreshToken.objects.create(session=session, token_hash=token_hash(raw))
+    insert_row(RefreshToken(session=session, token_hash=token_hash(raw)))
     return raw
 
 
@@ -66,7 +66,7 @@ UNNAMED = Device()
 
 def session_start(*, user: User, origin: Origin, method: str, device: Device = UNNAMED, cookie_hash: str | None = None) -> TokenPair:
     now = timezone.now()
-    session = Session.objects.create(
+    session = Session(
         cookie_hash=cookie_hash,
         user=user,
         created_at=now,
@@ -78,7 +78,7 @@ def session_start(*, user: User, origin: Origin, method: str, device: Device = U
         device_id=device.id,
         device_name=device.name,
     )
-    return session_tokens(session)
+    return session_tokens(insert_row(session))
 
 
 def session_tokens(session: Session) -> TokenPair:
@@ -122,10 +122,10 @@ def sign_in_complete(
         device = device_token_valid(device_token, user)
     if device is not None and device_token:
         raw_device = device_token
-        DeviceToken.objects.filter(pk=device.pk).update(last_used_at=timezone.now())
+        update_row(DeviceToken, device.pk, last_used_at=timezone.now())
     else:
         raw_device = new_token()
-        DeviceToken.objects.create(user=user, token_hash=token_hash(raw_device))
+        insert_row(DeviceToken(user=user, token_hash=token_hash(raw_device)))
     resumed = (
         Session.objects.active().filter(pk=resume_session_id, user=user, expires_at__gt=timezone.now()).first()
         if resume_session_id
@@ -183,9 +183,8 @@ def token_refresh(*, refresh_token: str, origin: Origin) -> TokenPair:
             sessions_ended(Session.objects.filter(pk=session.pk))
             reused_session = session
         else:
-            row.used_at = now
-            row.save(update_fields=["used_at"])
-            Session.objects.filter(pk=session.pk).update(last_seen_at=now, expires_at=now + SESSION_LIFETIME)
+            update_row(RefreshToken, row.pk, used_at=now)
+            update_row(Session, session.pk, last_seen_at=now, expires_at=now + SESSION_LIFETIME)
             pair = TokenPair(jwt.encode_access_token(_access_claims(session.user, session)), _issue_refresh_token(session), session)
     if reused_session is not None:
         security_event_record(

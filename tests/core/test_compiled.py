@@ -1,13 +1,18 @@
 """core.compiled: a queryset compiled once answers like the ORM for every later call's values."""
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import IntegrityError, transaction
+from django.db.models import signals
+from django.db.transaction import TransactionManagementError
+from django.utils import timezone
 
 from accounts.models import Session, User
 from accounts.services.tokens import session_start
-from core.compiled import CompiledQuery, field_names, instances
+from core.compiled import CompiledQuery, field_names, insert_row, instances, update_row
 from core.models import SecurityEvent
 from core.origin import NO_ORIGIN
 from core.services import security_event_record
@@ -65,3 +70,65 @@ def test_a_slot_the_sql_does_not_carry_is_refused(alice: User) -> None:
     unused = CompiledQuery(lambda email, name: User.objects.filter(email=email).values_list("id"), "email", "name")
     with pytest.raises(ValueError, match="slot"):
         unused.rows(email=alice.email, name="Alice")
+
+
+@pytest.mark.django_db(transaction=True)  # a test's own transaction would hide the autocommit
+def test_a_locking_read_outside_a_transaction_is_refused_as_the_orm_refuses_it(alice: User) -> None:
+    locking = CompiledQuery(lambda email: User.objects.select_for_update().filter(email=email).values_list("id"), "email")
+    with pytest.raises(TransactionManagementError):
+        locking.rows(email=alice.email)
+    with transaction.atomic():
+        assert locking.rows(email=alice.email) == [(alice.id,)]
+
+
+def test_insert_row_saves_what_create_saves_and_sets_the_generated_key(alice: User) -> None:
+    inserted = insert_row(SecurityEvent(type="COMPILED_INSERT", user_id=alice.id, ip_address="10.1.2.3", metadata={"a": [1, 2]}))
+    created = SecurityEvent.objects.create(type="COMPILED_INSERT", user_id=alice.id, ip_address="10.1.2.3", metadata={"a": [1, 2]})
+    assert isinstance(inserted.pk, int)
+    assert not inserted._state.adding
+    stored = SecurityEvent.objects.get(pk=inserted.pk)
+    columns = ("type", "user_id", "ip_address", "user_agent", "metadata")
+    assert [getattr(stored, name) for name in columns] == [getattr(created, name) for name in columns]
+    assert stored.created_at == inserted.created_at  # the field's default, taken when the instance was made
+
+
+def test_insert_row_of_a_client_side_key_and_a_refused_duplicate(alice: User) -> None:
+    session = insert_row(Session(user=alice, expires_at=timezone.now() + timedelta(days=1), method="password"))
+    assert Session.objects.filter(pk=session.pk, user=alice).exists()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_row(Session(id=session.pk, user=alice, expires_at=timezone.now(), method="password"))
+
+
+def test_update_row_changes_one_row_and_counts_it(make_user: Callable[..., User]) -> None:
+    ada, bea = make_user("ada@example.com", name="Ada"), make_user("bea@example.com", name="Bea")
+    assert update_row(User, ada.pk, name="Ada L.", image="") == 1
+    assert update_row(User, "no-such-user", name="Nobody", image="") == 0
+    assert User.objects.get(pk=ada.pk).name == "Ada L."
+    assert User.objects.get(pk=bea.pk).name == "Bea"
+
+
+def test_update_row_writes_null_as_well_as_values(alice: User) -> None:
+    session = session_start(user=alice, origin=NO_ORIGIN, method="password").session
+    now = timezone.now()
+    assert update_row(Session, session.pk, revoked_at=now) == 1
+    assert Session.objects.get(pk=session.pk).revoked_at == now
+    # The statement with NULL is another statement; both stay right when used in turn.
+    assert update_row(Session, session.pk, revoked_at=None) == 1
+    assert Session.objects.get(pk=session.pk).revoked_at is None
+    assert update_row(Session, session.pk, revoked_at=now) == 1
+    assert Session.objects.get(pk=session.pk).revoked_at == now
+
+
+def test_a_model_with_a_save_receiver_goes_through_the_orm(alice: User) -> None:
+    heard: list[str] = []
+
+    def receiver(sender: type[SecurityEvent], instance: SecurityEvent, **kwargs: Any) -> None:
+        heard.append(instance.type)
+
+    signals.post_save.connect(receiver, sender=SecurityEvent)
+    try:
+        insert_row(SecurityEvent(type="HEARD", user_id=alice.id))
+        update_row(SecurityEvent, 0, type="UNHEARD")  # a queryset update sends no signal, through the ORM either
+    finally:
+        signals.post_save.disconnect(receiver, sender=SecurityEvent)
+    assert heard == ["HEARD"]
