@@ -34,7 +34,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", RedirectView.as_view(url="/account", permanent=False)),
-    path("", include("pages.urls")),
     # Passkeys first: "passkeys/…" must not be taken for an accounts route.
     *route("api/v1/auth/passkeys", PasskeyListView.as_view()),
     path("api/v1/auth/passkeys/", include("passkeys.urls")),
@@ -62,6 +61,8 @@ urlpatterns = [
     path(".well-known/openid-configuration", OidcDiscoveryView.as_view(), name="openid-configuration"),
     path("oauth/", include("oidc.urls")),
     path("api/auth/organization/", include("spaces.urls_organizations")),
+    # The pages after the API: an API request is resolved without trying each page first.
+    path("", include("pages.urls")),
     # Last: whatever else is under /api/ is a JSON 404, in DEBUG too.
     re_path(r"^api/", ApiNotFoundView.as_view()),
 ]

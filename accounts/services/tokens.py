@@ -142,10 +142,11 @@ def sign_in_complete(
     return SignIn(user=user, tokens=tokens, device_token=raw_device, session_cookie=raw_cookie)
 
 
-# The refresh token with its session and user, all three rows locked for the rotation.
+# The refresh token with its session and user. Only the token's row is locked for the rotation:
+# a session revoked or a user deactivated meanwhile fails every later check of what it minted.
 _REFRESH_TOKEN_LOCKED = CompiledQuery(
     lambda digest: (
-        RefreshToken.objects.select_for_update()
+        RefreshToken.objects.select_for_update(of=("self",))
         .filter(token_hash=digest)
         .values_list(*field_names(RefreshToken), *field_names(Session, "session__"), *field_names(User, "session__user__"))
     ),
