@@ -21,7 +21,7 @@ from core.rls import acting_as
 from core.services import security_event_record
 from grants import crypto
 from grants.models import DecryptAudit, DecryptAuditBatch, Grant
-from vault.services import master_key_for_grant
+from vault.services import master_key_delegate
 
 TTL_DEFAULT = timedelta(days=7)
 TTL_MIN = timedelta(hours=1)
@@ -60,15 +60,17 @@ def grant_issue(
         raise ApiError(ErrorCode.GRANT_NOT_CONFIGURED)  # before anything is read from the vault
     grant = Grant(user=actor, mission_id=mission_id, tables=tables, record_count=len(record_ids))
     grant.expires_at = grant.issued_at + ttl_clamped(ttl_ms)
-    master_key = master_key_for_grant(
-        actor=actor, origin=origin, context={"purpose": "mission_grant", "grantId": grant.id, "missionId": mission_id}
-    )
-    mission_key = crypto.derive_mission_key(master_key=master_key, mission_id=mission_id, tables=tables, record_ids=record_ids)
-    wrapped = base64.b64encode(crypto.wrap_for_ai(public_key, mission_key)).decode()
-    with transaction.atomic():
+
+    def issue(master_key: bytes) -> IssuedGrant:
+        # In the vault's audited transaction: the grant, its event and the fetch commit together.
+        mission_key = crypto.derive_mission_key(master_key=master_key, mission_id=mission_id, tables=tables, record_ids=record_ids)
+        wrapped = base64.b64encode(crypto.wrap_for_ai(public_key, mission_key)).decode()
         insert_row(grant)
         security_event_record(type="GRANT_ISSUED", user_id=actor.id, origin=origin, metadata={"grantId": grant.id, "missionId": mission_id})
-    return IssuedGrant(grant=grant, wrapped_key=wrapped, tables=tables, record_ids=record_ids)
+        return IssuedGrant(grant=grant, wrapped_key=wrapped, tables=tables, record_ids=record_ids)
+
+    context = {"purpose": "mission_grant", "grantId": grant.id, "missionId": mission_id}
+    return master_key_delegate(actor=actor, origin=origin, context=context, use=issue)
 
 
 def grant_revoke(*, actor: User, grant_id: str, origin: Origin) -> Grant:

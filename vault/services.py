@@ -138,18 +138,19 @@ def vault_key_fetch(*, actor: User, origin: Origin) -> KeyAnswer:
     return audited(actor.id, origin, VaultAudit.Action.FETCH, work, failure_action=VaultAudit.Action.FAILED_FETCH)
 
 
-def master_key_for_grant(*, actor: User, origin: Origin, context: dict[str, Any]) -> bytes:
-    """The raw master key for deriving a mission key, audited as a fetch. Zero-knowledge vaults
-    have no server wrap, so they cannot delegate (ZK_ACTIVE)."""
+def master_key_delegate[T](*, actor: User, origin: Origin, context: dict[str, Any], use: Callable[[bytes], T]) -> T:
+    """Hand the raw master key to `use` (deriving a mission key), audited as a fetch: what `use`
+    writes commits in one transaction with the fetch's audit row, or nothing does and the failure
+    is audited. Zero-knowledge vaults have no server wrap, so they cannot delegate (ZK_ACTIVE)."""
 
-    def work() -> bytes:
+    def work() -> T:
         vault = _vault_of(actor)
         if vault is None:
             raise ApiError(ErrorCode.VAULT_NOT_INITIALISED)
         wrapped = vault.server_wrap()
         if vault.zero_knowledge or wrapped is None:
             raise ApiError(ErrorCode.ZK_ACTIVE)
-        return crypto.unwrap_master_key(wrapped, user_id=actor.id, format_version=vault.format_version)
+        return use(crypto.unwrap_master_key(wrapped, user_id=actor.id, format_version=vault.format_version))
 
     return audited(actor.id, origin, VaultAudit.Action.FETCH, work, failure_action=VaultAudit.Action.FAILED_FETCH, context=context)
 

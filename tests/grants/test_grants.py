@@ -11,11 +11,14 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from core.models import SecurityEvent
+from core.origin import NO_ORIGIN
 from core.rls import acting_as
+from core.services import security_event_record
 from grants import consumer, crypto
 from grants.models import DecryptAudit, Grant
 from tests.support import AI_PRIVATE, AI_PUBLIC, keypair, manage, production_env
 from vault.models import VaultAudit
+from vault.services import master_key_delegate
 
 pytestmark = pytest.mark.django_db
 
@@ -300,3 +303,23 @@ def test_a_weak_ai_key_is_refused_at_startup(tmp_path) -> None:
     result = manage("check", env=production_env(tmp_path, MANA_AI_PUBLIC_KEY_PEM=weak_public))
     assert result.returncode != 0
     assert "MANA_AI_PUBLIC_KEY_PEM is RSA-1024; at least 2048 bits are required." in result.stderr
+
+
+def test_what_a_delegation_writes_commits_with_its_fetch_audit_or_not_at_all(alice: User, alice_api: APIClient) -> None:
+    def issue_then_fail(master_key: bytes) -> None:
+        security_event_record(type="DELEGATION_HALFWAY", user_id=alice.id)
+        raise IntegrityError("the grant could not be stored")
+
+    with pytest.raises(IntegrityError):
+        master_key_delegate(actor=alice, origin=NO_ORIGIN, context={"purpose": "mission_grant"}, use=issue_then_fail)
+    assert not SecurityEvent.objects.filter(type="DELEGATION_HALFWAY").exists()  # rolled back with the fetch
+    with acting_as(alice.id):
+        actions = list(VaultAudit.objects.filter(user=alice).order_by("created_at", "id").values_list("action", "status"))
+    assert actions[-1] == (VaultAudit.Action.FAILED_FETCH, 503)
+    assert VaultAudit.Action.FETCH not in [action for action, _ in actions[1:]]  # the init's audit row is first
+
+    keys = master_key_delegate(actor=alice, origin=NO_ORIGIN, context={"purpose": "mission_grant"}, use=lambda key: key)
+    assert len(keys) == 32
+    with acting_as(alice.id):
+        latest = VaultAudit.objects.filter(user=alice).order_by("-created_at", "-id").values_list("action", flat=True)[0]
+    assert latest == VaultAudit.Action.FETCH
