@@ -13,6 +13,7 @@ from django.db.models import F
 from rest_framework.test import APIClient
 
 from accounts.models import DeviceToken, LockoutState, LoginAttempt, User
+from core import clock
 from core.models import SecurityEvent
 from tests.support import PASSWORD, RunConcurrently, sign_in
 
@@ -150,7 +151,10 @@ def test_unknown_email_and_wrong_password_look_the_same(api: APIClient, alice: U
     assert ratio < 3, (known_median, unknown_median)
 
 
-def test_per_ip_throttle_on_login(api: APIClient, alice: User) -> None:
+def test_per_ip_throttle_on_login(api: APIClient, alice: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    # One fixed rate-limit window for all 32 attempts (a second or two of hashing): a window
+    # boundary among them would start the count afresh.
+    monkeypatch.setattr(clock, "timestamp", lambda: 1_800_000_030.0)
     codes = [login(api, f"user{n}@example.com", WRONG).status_code for n in range(31)]
     assert codes[:30] == [401] * 30
     assert codes[30] == 429
