@@ -14,6 +14,7 @@ rotation or a vault access writes: the statement is Django's, built once; the va
 by their fields on every call.
 """
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -80,10 +81,11 @@ class CompiledQuery:
         return found[0] if found else None
 
 
-def field_names(model: type[models.Model], via: str = "") -> list[str]:
+@functools.cache  # asked per row by `instances`; a model's fields do not change while it runs
+def field_names(model: type[models.Model], via: str = "") -> tuple[str, ...]:
     """The columns `instances` expects of `model`, in the model's own order; `via` is the lookup
     path from the queried model ("user__")."""
-    return [f"{via}{field.attname}" for field in model._meta.concrete_fields]
+    return tuple(f"{via}{field.attname}" for field in model._meta.concrete_fields)
 
 
 def instances(row: Sequence[Any], *kinds: type[models.Model]) -> list[Any]:
@@ -111,7 +113,7 @@ class _Insert:
 
 
 _inserts: dict[tuple[type[models.Model], str], _Insert] = {}
-_updates: dict[tuple[type[models.Model], tuple[tuple[str, bool], ...], str], tuple[str, list[tuple[str, Any]]]] = {}
+_updates: dict[tuple[type[models.Model], tuple[str, ...], str], tuple[str, list[tuple[str, Any]]]] = {}
 
 
 def _has_receivers(model: type[models.Model]) -> bool:
@@ -158,12 +160,10 @@ def insert_row[M: models.Model](instance: M) -> M:
 
 
 def update_row(model: type[models.Model], pk: Any, **values: Any) -> int:
-    """`model.objects.filter(pk=pk).update(**values)` with the UPDATE built once per set of
-    columns (and of NULLs, in case a field spells NULL out); returns the number of rows changed."""
-    if _has_receivers(model):
-        return model._default_manager.filter(pk=pk).update(**values)
+    """`model.objects.filter(pk=pk).update(**values)` (which sends no signals either) with the
+    UPDATE built once per set of columns; returns the number of rows changed."""
     connection = connections[DEFAULT_DB_ALIAS]
-    key = (model, tuple((name, value is None) for name, value in values.items()), connection.vendor)
+    key = (model, tuple(values), connection.vendor)
     if key not in _updates:
         query = cast(sql.UpdateQuery, model._default_manager.filter(pk=pk).query.chain(sql.UpdateQuery))
         query.add_update_values(values)

@@ -160,7 +160,7 @@ def vault_init(*, actor: User, origin: Origin) -> KeyAnswer:
     """Idempotent and race-safe: concurrent first calls create one key and all return it."""
 
     def work() -> KeyAnswer:
-        vault = Vault.objects.filter(user=actor).first()
+        vault = _vault_of(actor)
         if vault is None:
             try:
                 with transaction.atomic():

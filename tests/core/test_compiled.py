@@ -112,7 +112,7 @@ def test_update_row_writes_null_as_well_as_values(alice: User) -> None:
     now = timezone.now()
     assert update_row(Session, session.pk, revoked_at=now) == 1
     assert Session.objects.get(pk=session.pk).revoked_at == now
-    # The statement with NULL is another statement; both stay right when used in turn.
+    # One statement serves values and NULL alike, used in turn.
     assert update_row(Session, session.pk, revoked_at=None) == 1
     assert Session.objects.get(pk=session.pk).revoked_at is None
     assert update_row(Session, session.pk, revoked_at=now) == 1
