@@ -10,10 +10,10 @@ import logging
 import socket
 import sys
 from enum import Enum
+from types import ModuleType
 from typing import Any
 from urllib.error import URLError
 
-import sentry_sdk
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError, ProgrammingError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -184,12 +184,19 @@ def classify(exc: BaseException) -> ApiError:
     return ApiError(ErrorCode.INTERNAL)
 
 
+def error_tracker() -> ModuleType | None:
+    """The error-tracking SDK when it has been initialised (config/sentry.py imports it only
+    then), else None: a service without error tracking never loads the SDK (≈ 5 MB a worker)."""
+    sdk = sys.modules.get("sentry_sdk")
+    return sdk if sdk is not None and sdk.get_client().is_active() else None
+
+
 def _report_server_error(exc: BaseException, error: ApiError) -> None:
     logger.error("%s while handling the request", error.code.name, exc_info=(type(exc), exc, exc.__traceback__))
     # Even a disabled SDK would build an event and repr every frame's locals; a QuerySet among
     # them would run its query again inside the failed transaction.
-    if sentry_sdk.get_client().is_active():
-        sentry_sdk.capture_exception(exc)
+    if (sdk := error_tracker()) is not None:
+        sdk.capture_exception(exc)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:

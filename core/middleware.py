@@ -3,11 +3,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import sentry_sdk
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from core.errors import ApiError, ErrorCode, error_response
+from core.errors import ApiError, ErrorCode, error_response, error_tracker
 from core.logging import request_id_var
 from core.origin import Origin
 
@@ -42,8 +41,8 @@ class RequestIdMiddleware:
         request.origin = Origin.of(request)  # type: ignore[attr-defined]
         token = request_id_var.set(request_id)
         try:
-            if sentry_sdk.get_client().is_active():
-                with sentry_sdk.isolation_scope() as scope:
+            if (sdk := error_tracker()) is not None:
+                with sdk.isolation_scope() as scope:
                     scope.set_tag("request_id", request_id)
                     scope.add_event_processor(_describe_request(request))
                     response = self.get_response(request)
