@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts import jwt
 from accounts.models import DeviceToken, RefreshToken, Session, User
-from core.compiled import CompiledQuery, field_names, insert_row, instances, update_row
+from core.compiled import CompiledQuery, field_names, insert_row, instances, row_insert, row_update, update_row, write_all
 from core.errors import ApiError, ErrorCode
 from core.hooks import sessions_ended
 from core.origin import Origin
@@ -47,9 +47,14 @@ def _access_claims(user: User, session: Session) -> dict[str, Any]:
     }
 
 
-def _issue_refresh_token(session: Session) -> str:
+def _new_refresh_token(session: Session) -> tuple[str, RefreshToken]:
     raw = new_token()
-    insert_row(RefreshToken(session=session, token_hash=token_hash(raw)))
+    return raw, RefreshToken(session=session, token_hash=token_hash(raw))
+
+
+def _issue_refresh_token(session: Session) -> str:
+    raw, row = _new_refresh_token(session)
+    insert_row(row)
     return raw
 
 
@@ -184,9 +189,14 @@ def token_refresh(*, refresh_token: str, origin: Origin) -> TokenPair:
             sessions_ended(Session.objects.filter(pk=session.pk))
             reused_session = session
         else:
-            update_row(RefreshToken, row.pk, used_at=now)
-            update_row(Session, session.pk, last_seen_at=now, expires_at=now + SESSION_LIFETIME)
-            pair = TokenPair(jwt.encode_access_token(_access_claims(session.user, session)), _issue_refresh_token(session), session)
+            raw, successor = _new_refresh_token(session)
+            # The rotation's three writes go to distinct rows: one statement on PostgreSQL.
+            write_all(
+                row_update(RefreshToken, row.pk, used_at=now),
+                row_update(Session, session.pk, last_seen_at=now, expires_at=now + SESSION_LIFETIME),
+                row_insert(successor),
+            )
+            pair = TokenPair(jwt.encode_access_token(_access_claims(session.user, session)), raw, session)
     if reused_session is not None:
         security_event_record(
             type="REFRESH_TOKEN_REUSE", user_id=reused_session.user_id, origin=origin, metadata={"sessionId": reused_session.id}

@@ -5,14 +5,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import signals
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from accounts.models import Session, User
 from accounts.services.tokens import session_start
-from core.compiled import CompiledQuery, field_names, insert_row, instances, update_row
+from core.compiled import CompiledQuery, field_names, insert_row, instances, row_insert, row_update, update_row, write_all
 from core.models import SecurityEvent
 from core.origin import NO_ORIGIN
 from core.services import security_event_record
@@ -132,3 +132,54 @@ def test_a_model_with_a_save_receiver_goes_through_the_orm(alice: User) -> None:
     finally:
         signals.post_save.disconnect(receiver, sender=SecurityEvent)
     assert heard == ["HEARD"]
+
+
+def test_write_all_is_one_statement_on_postgresql_and_one_a_write_elsewhere(alice: User, django_assert_num_queries: Any) -> None:
+    session = session_start(user=alice, origin=NO_ORIGIN, method="password").session
+    now = timezone.now()
+    event = SecurityEvent(type="WRITTEN_TOGETHER", user_id=alice.id)
+    statements = 1 if connection.vendor == "postgresql" else 3
+    with django_assert_num_queries(statements):
+        changed = write_all(
+            row_update(Session, session.pk, last_seen_at=now),
+            row_update(User, alice.pk, name="Alice W."),
+            row_insert(event),
+        )
+    assert changed == 1  # the last write's count
+    assert Session.objects.get(pk=session.pk).last_seen_at == now
+    assert User.objects.get(pk=alice.pk).name == "Alice W."
+    assert isinstance(event.pk, int) and not event._state.adding
+    assert SecurityEvent.objects.get(pk=event.pk).type == "WRITTEN_TOGETHER"
+
+
+def test_write_all_writes_nothing_when_one_write_fails(alice: User) -> None:
+    session = session_start(user=alice, origin=NO_ORIGIN, method="password").session
+    with pytest.raises(IntegrityError), transaction.atomic():
+        write_all(
+            row_update(User, alice.pk, name="Never"),
+            row_insert(Session(id=session.pk, user=alice, expires_at=timezone.now(), method="password")),  # a duplicate key
+        )
+    assert User.objects.get(pk=alice.pk).name == alice.name
+
+
+def test_only_the_last_write_may_take_a_key_the_database_makes(alice: User) -> None:
+    event = SecurityEvent(type="TOO_EARLY", user_id=alice.id)
+    with pytest.raises(ValueError, match="only the last"):
+        write_all(row_insert(event), row_update(User, alice.pk, name="Alice W."))
+    assert not SecurityEvent.objects.filter(type="TOO_EARLY").exists()
+    assert User.objects.get(pk=alice.pk).name == alice.name
+
+
+def test_write_all_saves_a_model_with_a_save_receiver_through_the_orm(alice: User) -> None:
+    heard: list[str] = []
+
+    def receiver(sender: type[SecurityEvent], instance: SecurityEvent, **kwargs: Any) -> None:
+        heard.append(instance.type)
+
+    signals.post_save.connect(receiver, sender=SecurityEvent)
+    try:
+        write_all(row_insert(SecurityEvent(type="HEARD_TOGETHER", user_id=alice.id)), row_update(User, alice.pk, name="Alice W."))
+    finally:
+        signals.post_save.disconnect(receiver, sender=SecurityEvent)
+    assert heard == ["HEARD_TOGETHER"]
+    assert User.objects.get(pk=alice.pk).name == "Alice W."
