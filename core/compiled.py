@@ -176,41 +176,52 @@ def row_update(model: type[models.Model], pk: Any, **values: Any) -> Write:
     return Write(statement, bound)
 
 
-def _combined(writes: Sequence[Write]) -> Write:
-    """Several writes as one PostgreSQL statement: all but the last in a data-modifying WITH."""
-    parts = ", ".join(f"w{index} AS ({write.sql})" for index, write in enumerate(writes[:-1]))
-    last = writes[-1]
-    return Write(f"WITH {parts} {last.sql}", [value for write in writes for value in write.params], last.inserted, last.returning)
+def _run(sql: str, params: Sequence[Any], keyed: Sequence[Write]) -> int:
+    """One statement; the keys the database made go to their instances, in the order of `keyed`."""
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(sql, params)
+        if keyed:
+            row = cursor.fetchone()
+            if row is None:
+                raise ValueError("an INSERT returned no key")
+            cells = iter(row)
+            for write in keyed:
+                for field in write.returning:
+                    setattr(write.inserted, field.attname, next(cells))
+        return int(cursor.rowcount)  # after the fetch: SQLite counts a RETURNING row once it is read
 
 
-def write_all(*writes: Write) -> int:
-    """Run the writes in order: on PostgreSQL in one statement, one round trip instead of one each
-    (a refresh rotation's three writes, say). Its parts run on one snapshot and see none of each
-    other's changes, so they must touch distinct rows. Returns the last write's row count."""
-    if any(write.returning for write in writes[:-1]):
-        raise ValueError("only the last of the writes run together may take a key the database makes")
+def _combined(writes: Sequence[Write]) -> tuple[str, list[Any], list[Write]]:
+    """Several writes as one PostgreSQL statement, each in a data-modifying WITH (executed once,
+    whether read or not); the keys the database made are read in one row from those returning them."""
+    keyed = [write for write in writes if write.returning]
+    parts = [f"w{index} AS ({write.sql})" for index, write in enumerate(writes)]
+    if keyed:
+        sources = ", ".join(f"w{index}" for index, write in enumerate(writes) if write.returning)
+        statement = f"WITH {', '.join(parts)} SELECT * FROM {sources}"  # noqa: S608 - Django's own SQL; values are bound
+    else:  # the last write is the statement itself
+        statement = f"WITH {', '.join(parts[:-1])} {writes[-1].sql}"
+    return statement, [value for write in writes for value in write.params], keyed
+
+
+def write_all(*writes: Write) -> None:
+    """Run the writes: on PostgreSQL in one statement, one round trip instead of one each (a
+    sign-in's session, tokens and event, say). Its parts run on one snapshot and see none of each
+    other's changes, so they must touch distinct rows and no part may depend on another's effect
+    (the foreign keys are checked at commit)."""
     for write in writes:
         if not write.sql and write.inserted is not None:
             write.inserted.save(force_insert=True)
     statements = [write for write in writes if write.sql]
-    connection = connections[DEFAULT_DB_ALIAS]
-    steps = [_combined(statements)] if connection.vendor == "postgresql" and len(statements) > 1 else statements
-    count = 0
-    with connection.cursor() as cursor:
-        for step in steps:
-            cursor.execute(step.sql, step.params)
-            if step.returning and step.inserted is not None:
-                row = cursor.fetchone()
-                if row is None:
-                    raise ValueError(f"the INSERT of {step.inserted._meta.label} returned no key")
-                for field, value in zip(step.returning, row, strict=True):
-                    setattr(step.inserted, field.attname, value)
-            count = int(cursor.rowcount)  # after the fetch: SQLite counts a RETURNING row once it is read
+    if len(statements) > 1 and connections[DEFAULT_DB_ALIAS].vendor == "postgresql":
+        _run(*_combined(statements))
+    else:
+        for write in statements:
+            _run(write.sql, write.params, [write] if write.returning else [])
     for write in statements:
         if write.inserted is not None:
             write.inserted._state.adding = False
             write.inserted._state.db = DEFAULT_DB_ALIAS
-    return count
 
 
 def insert_row[M: models.Model](instance: M) -> M:
@@ -222,4 +233,5 @@ def insert_row[M: models.Model](instance: M) -> M:
 def update_row(model: type[models.Model], pk: Any, **values: Any) -> int:
     """`model.objects.filter(pk=pk).update(**values)` with the UPDATE built once per set of
     columns; returns the number of rows changed."""
-    return write_all(row_update(model, pk, **values))
+    write = row_update(model, pk, **values)
+    return _run(write.sql, write.params, [])

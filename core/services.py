@@ -1,11 +1,12 @@
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 
-from core.compiled import insert_row
+from core.compiled import Write, row_insert, write_all
 from core.models import SecurityEvent
 from core.origin import NO_ORIGIN, Origin
 
@@ -18,12 +19,13 @@ def security_event_record(
     user_id: str | None = None,
     origin: Origin = NO_ORIGIN,
     metadata: dict[str, Any] | None = None,
+    along: Sequence[Write] = (),
 ) -> SecurityEvent:
-    """Append one security event. Callers that audit a failure call this after their own
-    transaction has rolled back, so the row survives it (DESIGN.md rule 5)."""
-    event = insert_row(
-        SecurityEvent(type=type, user_id=user_id, ip_address=origin.ip, user_agent=origin.user_agent, metadata=metadata or {})
-    )
+    """Append one security event, with `along`, the writes of the act it records, in the same
+    statement where the database allows it (core/compiled.py). Callers that audit a failure call
+    this after their own transaction has rolled back, so the row survives it (DESIGN.md rule 5)."""
+    event = SecurityEvent(type=type, user_id=user_id, ip_address=origin.ip, user_agent=origin.user_agent, metadata=metadata or {})
+    write_all(*along, row_insert(event))
     # The log line names the event and the user id only; metadata stays in the database.
     logger.info("security event %s user=%s", type, user_id or "-")
     return event

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import DeviceToken, LockoutState, LoginAttempt, User
 from accounts.services.email_links import reset_link_mail
-from core.compiled import CompiledQuery, field_names, insert_row, instances, update_row
+from core.compiled import CompiledQuery, Write, field_names, insert_row, instances, row_insert, row_update
 from core.errors import ApiError, ErrorCode
 from core.origin import Origin
 from core.secrets import token_hash
@@ -45,8 +45,12 @@ def lock_state(email: str) -> LockoutState:
     return state
 
 
+def _attempt(email: str, origin: Origin, outcome: str, *, device: DeviceToken | None = None, method: str = "password") -> LoginAttempt:
+    return LoginAttempt(email=email, method=method, ip_address=origin.ip, outcome=outcome, device_token=device)
+
+
 def _record_attempt(email: str, origin: Origin, outcome: str, *, device: DeviceToken | None = None, method: str = "password") -> None:
-    insert_row(LoginAttempt(email=email, method=method, ip_address=origin.ip, outcome=outcome, device_token=device))
+    insert_row(_attempt(email, origin, outcome, device=device, method=method))
 
 
 def _counted_failures(state: LockoutState, now: datetime) -> int:
@@ -112,13 +116,15 @@ def blocked_by_lock(state: LockoutState, device: DeviceToken | None, origin: Ori
     return error
 
 
-def success_record(state: LockoutState, device: DeviceToken | None, origin: Origin, now: datetime, *, method: str) -> None:
+def success_writes(state: LockoutState, device: DeviceToken | None, origin: Origin, now: datetime, *, method: str) -> list[Write]:
     """A sign-in that passed clears the email's failures, unless it came through a lock (a known
-    device): the lock, caused elsewhere, stays for everyone else."""
-    _record_attempt(state.email, origin, LoginAttempt.Outcome.SUCCESS, device=device, method=method)
+    device): the lock, caused elsewhere, stays for everyone else. The writes go with the sign-in's
+    own (`sign_in_complete(along=…)`), in its transaction."""
+    writes = [row_insert(_attempt(state.email, origin, LoginAttempt.Outcome.SUCCESS, device=device, method=method))]
     if not locked(state, now):
         state.cleared_at = now
-        update_row(LockoutState, state.pk, cleared_at=now)
+        writes.append(row_update(LockoutState, state.pk, cleared_at=now))
+    return writes
 
 
 def lockout_clear(*, email: str) -> None:

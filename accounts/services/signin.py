@@ -4,7 +4,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.services.lockout import blocked_by_lock, failure_register, lock_state, service_error_record, success_record
+from accounts.services.lockout import blocked_by_lock, failure_register, lock_state, service_error_record, success_writes
 from accounts.services.passwords import password_matches
 from accounts.services.tokens import UNNAMED, Device, SignIn, device_token_valid, sign_in_complete
 from accounts.services.two_factor import two_factor_challenge_start
@@ -47,7 +47,6 @@ def _password_attempt(
         if user.two_factor_enabled:
             # The password was right; the sign-in completes at /two-factor/verify.
             return two_factor_challenge_start(user, device, method="password")
-        success_record(state, device, origin, now, method="password")
         return sign_in_complete(
             user=user,
             origin=origin,
@@ -56,6 +55,7 @@ def _password_attempt(
             device=device,
             named=named,
             resume_session_id=resume_session_id,
+            along=success_writes(state, device, origin, now, method="password"),
         )
 
 

@@ -1,5 +1,6 @@
 """Sessions, token pairs and the end of every sign-in that hands out tokens."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -9,7 +10,7 @@ from django.utils import timezone
 
 from accounts import jwt
 from accounts.models import DeviceToken, RefreshToken, Session, User
-from core.compiled import CompiledQuery, field_names, insert_row, instances, row_insert, row_update, update_row, write_all
+from core.compiled import CompiledQuery, Write, field_names, insert_row, instances, row_insert, row_update, write_all
 from core.errors import ApiError, ErrorCode
 from core.hooks import sessions_ended
 from core.origin import Origin
@@ -47,15 +48,11 @@ def _access_claims(user: User, session: Session) -> dict[str, Any]:
     }
 
 
-def _new_refresh_token(session: Session) -> tuple[str, RefreshToken]:
+def _token_pair(session: Session) -> tuple[TokenPair, RefreshToken]:
+    """A fresh token pair for a live session, and the refresh token's row, not yet written."""
     raw = new_token()
-    return raw, RefreshToken(session=session, token_hash=token_hash(raw))
-
-
-def _issue_refresh_token(session: Session) -> str:
-    raw, row = _new_refresh_token(session)
-    insert_row(row)
-    return raw
+    pair = TokenPair(jwt.encode_access_token(_access_claims(session.user, session)), raw, session)
+    return pair, RefreshToken(session=session, token_hash=token_hash(raw))
 
 
 @dataclass(frozen=True)
@@ -69,9 +66,9 @@ class Device:
 UNNAMED = Device()
 
 
-def session_start(*, user: User, origin: Origin, method: str, device: Device = UNNAMED, cookie_hash: str | None = None) -> TokenPair:
+def _new_session(*, user: User, origin: Origin, method: str, device: Device, cookie_hash: str | None) -> Session:
     now = timezone.now()
-    session = Session(
+    return Session(
         cookie_hash=cookie_hash,
         user=user,
         created_at=now,
@@ -83,12 +80,20 @@ def session_start(*, user: User, origin: Origin, method: str, device: Device = U
         device_id=device.id,
         device_name=device.name,
     )
-    return session_tokens(insert_row(session))
+
+
+def session_start(*, user: User, origin: Origin, method: str, device: Device = UNNAMED, cookie_hash: str | None = None) -> TokenPair:
+    session = _new_session(user=user, origin=origin, method=method, device=device, cookie_hash=cookie_hash)
+    pair, refresh = _token_pair(session)
+    write_all(row_insert(session), row_insert(refresh))
+    return pair
 
 
 def session_tokens(session: Session) -> TokenPair:
     """A fresh token pair for a live session (its earlier refresh tokens stay as they are)."""
-    return TokenPair(jwt.encode_access_token(_access_claims(session.user, session)), _issue_refresh_token(session), session)
+    pair, refresh = _token_pair(session)
+    insert_row(refresh)
+    return pair
 
 
 def session_token_exchange(*, user: User, session_id: str | None, origin: Origin) -> TokenPair:
@@ -117,33 +122,42 @@ def sign_in_complete(
     device: DeviceToken | None = None,
     named: Device = UNNAMED,
     resume_session_id: str | None = None,
+    along: Sequence[Write] = (),
 ) -> SignIn:
     """The end of every sign-in that hands out tokens (password, 2FA, magic link, passkey,
     email verification): a session, a token pair and a device token, and one event. `device` is
     the row of `device_token` when the caller has already looked it up. `resume_session_id` names
     a live session of the same user that this sign-in confirms instead of starting another (the
-    web app signs in once for its tokens, then again to plant the cookie on that session)."""
+    web app signs in once for its tokens, then again to plant the cookie on that session).
+    `along`: the caller's own writes of the sign-in (the lockout's), sent with these."""
     if device is None:
         device = device_token_valid(device_token, user)
+    writes = list(along)
     if device is not None and device_token:
         raw_device = device_token
-        update_row(DeviceToken, device.pk, last_used_at=timezone.now())
+        writes.append(row_update(DeviceToken, device.pk, last_used_at=timezone.now()))
     else:
         raw_device = new_token()
-        insert_row(DeviceToken(user=user, token_hash=token_hash(raw_device)))
+        writes.append(row_insert(DeviceToken(user=user, token_hash=token_hash(raw_device))))
     resumed = (
         Session.objects.active().filter(pk=resume_session_id, user=user, expires_at__gt=timezone.now()).first()
         if resume_session_id
         else None
     )
-    # The cookie's handle goes in with the session row (one statement fewer on every sign-in).
+    # The cookie's handle goes in with the session row.
     raw_cookie = new_token()
     if resumed:
-        Session.objects.filter(pk=resumed.pk).update(cookie_hash=token_hash(raw_cookie))
-        tokens = session_tokens(resumed)
+        session = resumed
+        writes.append(row_update(Session, session.pk, cookie_hash=token_hash(raw_cookie)))
     else:
-        tokens = session_start(user=user, origin=origin, method=method, device=named, cookie_hash=token_hash(raw_cookie))
-    security_event_record(type="LOGIN_SUCCESS", user_id=user.id, origin=origin, metadata={"method": method, "sessionId": tokens.session.id})
+        session = _new_session(user=user, origin=origin, method=method, device=named, cookie_hash=token_hash(raw_cookie))
+        writes.append(row_insert(session))
+    tokens, refresh = _token_pair(session)
+    writes.append(row_insert(refresh))
+    # Every write of the sign-in goes to its own row: one statement on PostgreSQL.
+    security_event_record(
+        type="LOGIN_SUCCESS", user_id=user.id, origin=origin, metadata={"method": method, "sessionId": session.id}, along=writes
+    )
     return SignIn(user=user, tokens=tokens, device_token=raw_device, session_cookie=raw_cookie)
 
 
@@ -189,14 +203,13 @@ def token_refresh(*, refresh_token: str, origin: Origin) -> TokenPair:
             sessions_ended(Session.objects.filter(pk=session.pk))
             reused_session = session
         else:
-            raw, successor = _new_refresh_token(session)
+            pair, successor = _token_pair(session)
             # The rotation's three writes go to distinct rows: one statement on PostgreSQL.
             write_all(
                 row_update(RefreshToken, row.pk, used_at=now),
                 row_update(Session, session.pk, last_seen_at=now, expires_at=now + SESSION_LIFETIME),
                 row_insert(successor),
             )
-            pair = TokenPair(jwt.encode_access_token(_access_claims(session.user, session)), raw, session)
     if reused_session is not None:
         security_event_record(
             type="REFRESH_TOKEN_REUSE", user_id=reused_session.user_id, origin=origin, metadata={"sessionId": reused_session.id}

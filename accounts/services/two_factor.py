@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts import totp
 from accounts.models import BackupCode, DeviceToken, TwoFactor, TwoFactorChallenge, User
-from accounts.services.lockout import blocked_by_lock, failure_register, lock_state, success_record
+from accounts.services.lockout import blocked_by_lock, failure_register, lock_state, success_writes
 from accounts.services.passwords import password_reauthenticate
 from accounts.services.tokens import SignIn, sign_in_complete
 from core import ratelimit
@@ -202,8 +202,13 @@ def _second_factor_attempt(
             return ApiError(ErrorCode.TWO_FACTOR_FAILED)
         challenge.used_at = now
         challenge.save(update_fields=["used_at"])
-        success_record(state, device, origin, now, method="two_factor")
-        return sign_in_complete(user=user, origin=origin, method=f"{challenge.method}+totp", device_token=device_token)
+        return sign_in_complete(
+            user=user,
+            origin=origin,
+            method=f"{challenge.method}+totp",
+            device_token=device_token,
+            along=success_writes(state, device, origin, now, method="two_factor"),
+        )
 
 
 def two_factor_verify(*, token: str, code: str | None, backup_code: str | None, device_token: str | None, origin: Origin) -> SignIn:
