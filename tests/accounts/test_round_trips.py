@@ -1,0 +1,50 @@
+"""The hot paths' writes reach PostgreSQL as one statement each (core/compiled.py, write_all):
+a sign-in's rows and a refresh rotation's cost one round trip, not one each."""
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from accounts.models import DeviceToken, LockoutState, LoginAttempt, RefreshToken, Session, User
+from core.models import SecurityEvent
+from core.secrets import token_hash
+from tests.support import AUTH, sign_in
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+
+def _writes(captured: CaptureQueriesContext) -> list[str]:
+    return [query["sql"] for query in captured.captured_queries if query["sql"].split(" ", 1)[0] in {"INSERT", "UPDATE", "WITH"}]
+
+
+def _table(model: Any) -> str:
+    return f'"{model._meta.db_table}"'
+
+
+def test_a_password_sign_in_writes_its_rows_in_one_statement(api: APIClient, alice: User) -> None:
+    sign_in(api, alice.email)  # the address's first attempt makes its lockout row
+    with CaptureQueriesContext(connection) as captured:
+        body = sign_in(api, alice.email)
+    [statement] = _writes(captured)
+    for model in (LoginAttempt, LockoutState, DeviceToken, Session, RefreshToken, SecurityEvent):
+        assert _table(model) in statement
+    refresh = RefreshToken.objects.get(token_hash=token_hash(body["refreshToken"]))
+    assert refresh.session.user_id == alice.id and refresh.session.refresh_tokens.count() == 1
+    assert LoginAttempt.objects.filter(email=alice.email, outcome=LoginAttempt.Outcome.SUCCESS).count() == 2
+    assert SecurityEvent.objects.filter(user_id=alice.id, type="LOGIN_SUCCESS").count() == 2
+
+
+def test_a_refresh_rotation_writes_in_one_statement(api: APIClient, alice: User) -> None:
+    token = sign_in(api, alice.email)["refreshToken"]
+    with CaptureQueriesContext(connection) as captured:
+        response = api.post(f"{AUTH}/refresh", {"refreshToken": token}, format="json")
+    assert response.status_code == 200
+    [statement] = _writes(captured)
+    for model in (RefreshToken, Session):
+        assert _table(model) in statement
+    assert RefreshToken.objects.filter(used_at__isnull=False).count() == 1
+    assert RefreshToken.objects.filter(used_at__isnull=True).count() == 1
+    assert api.post(f"{AUTH}/refresh", {"refreshToken": response.json()["refreshToken"]}, format="json").status_code == 200
