@@ -1,0 +1,57 @@
+"""Memory a burst of sign-ins held, given back once the burst is over.
+
+Argon2id takes 19 MiB for every verification. glibc keeps the freed block for the next one, so a
+sign-in does not map and fault in 19 MiB afresh (that cost a third of the machine's hashing
+throughput), but a worker then holds the block for good. `heap_trim_when_idle` trims the heap
+(`malloc_trim`) a few seconds after the last hash: while sign-ins keep coming nothing changes, and
+the first one after a pause faults the block in once.
+"""
+
+import ctypes
+import os
+import threading
+import time
+from collections.abc import Callable
+
+IDLE_SECONDS = 5.0
+
+
+def _libc_malloc_trim() -> Callable[[int], int] | None:
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # glibc; musl and other C libraries have none
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim  # type: ignore[no-any-return]
+
+
+_malloc_trim = _libc_malloc_trim()
+_lock = threading.Lock()
+_deadline = 0.0
+_waiter: tuple[int, threading.Thread] | None = None  # with the process it belongs to (a fork has none)
+
+
+def heap_trim_when_idle() -> None:
+    """Trim the heap IDLE_SECONDS after the last call; every call moves that moment on."""
+    global _deadline, _waiter
+    if _malloc_trim is None:
+        return
+    with _lock:
+        _deadline = time.monotonic() + IDLE_SECONDS
+        if _waiter is None or _waiter[0] != os.getpid():
+            thread = threading.Thread(target=_trim_after_deadline, name="heap-trim", daemon=True)
+            _waiter = (os.getpid(), thread)
+            thread.start()
+
+
+def _trim_after_deadline() -> None:
+    global _waiter
+    while True:
+        with _lock:
+            remaining = _deadline - time.monotonic()
+            if remaining <= 0:
+                _waiter = None
+                break
+        time.sleep(remaining)
+    if _malloc_trim is not None:
+        _malloc_trim(0)
