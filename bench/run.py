@@ -43,6 +43,9 @@ CORES = os.process_cpu_count() or 1  # what `nproc` says: the CPUs this process 
 BUSY_MACHINE_CORES = 0.2
 FULL = {"duration": 20.0, "warmup": 3.0}
 QUICK = {"duration": 5.0, "warmup": 1.0}
+# health again right before each scenario measured against it: a VM's speed drifts during a run
+# (its neighbours), so each ratio compares with the health of the same minute.
+ADJACENT_HEALTH = {"duration": 5.0, "warmup": 1.0}
 
 
 def scenario_list(text: str) -> list[str]:
@@ -122,11 +125,22 @@ async def measure(args: argparse.Namespace, context: Context, server: Gunicorn, 
     for name in args.scenarios:
         scenario = SCENARIOS[name](context)
         await scenario.prepare(setup, args.connections)
+        adjacent = None
+        if scenario.limit == HEALTH and name != HEALTH:
+            health = SCENARIOS[HEALTH](context)
+            warmup, duration = min(args.warmup, ADJACENT_HEALTH["warmup"]), min(args.duration, ADJACENT_HEALTH["duration"])
+            print(f"{name}: health right before it, {warmup:g} s warm-up, {duration:g} s measured …", flush=True)
+            yardstick = await drive(
+                health.steps(args.connections), server=server, host_header=host_header, warmup_s=warmup, duration_s=duration
+            )
+            adjacent = report.scenario_figures(health, yardstick)
         print(f"{name}: {args.warmup:g} s warm-up, {args.duration:g} s measured …", flush=True)
         measurement = await drive(
             scenario.steps(args.connections), server=server, host_header=host_header, warmup_s=args.warmup, duration_s=args.duration
         )
         figures[name] = report.scenario_figures(scenario, measurement)
+        if adjacent is not None:
+            figures[name]["adjacent_health"] = {"rps": adjacent["rps"], "errors": adjacent["errors"]}
         # Largest worker after each scenario: shows which one grows the memory, and whether it keeps growing.
         figures[name]["worker_rss_mb_after"] = max(server.worker_rss_mb())
     setup.close()
@@ -162,7 +176,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             context = Context(seeded=seeded, service_key=service_key, origin=base_url)
             scenarios = asyncio.run(measure(args, context, server, host_header))
             rss_after_run = server.worker_rss_mb()
-            if any(figures["errors"] for figures in scenarios.values()):
+            if any(report.errors_of(figures) for figures in scenarios.values()):
                 print("server log (without the access log), last lines:\n" + server.log_tail(lines=30, access=False))
         finally:
             server.stop()
@@ -213,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.out / 'latest.png'}")
     else:
         print("plot skipped: matplotlib is not installed (make bench installs it)")
-    return 1 if any(figures["errors"] for figures in results["scenarios"].values()) else 0
+    return 1 if any(report.errors_of(figures) for figures in results["scenarios"].values()) else 0
 
 
 if __name__ == "__main__":

@@ -40,7 +40,11 @@ def test_harness_measures_two_scenarios_against_a_real_server(tmp_path: Path) ->
         assert figures["requests"] > 0, name
         assert figures["errors"] == 0, (name, figures["error_samples"])
         assert figures["latency_ms"]["p50"] > 0, name
-    assert results["scenarios"]["validate"]["ratio"] > 0
+    validate = results["scenarios"]["validate"]
+    # Against the health measured right before it, not the first health run.
+    assert validate["adjacent_health"]["rps"] > 0 and validate["adjacent_health"]["errors"] == 0
+    assert validate["ratio"] == pytest.approx(validate["rps"] / validate["adjacent_health"]["rps"])
+    assert "adjacent_health" not in results["scenarios"]["health"]
     assert results["hash"]["bound_rps"] > 0
     assert results["worker_rss_mb"]["after_run"], "no worker memory was read"
     with psycopg.connect(settings.DATABASE_URL) as admin:
