@@ -151,10 +151,11 @@ class Write:
 
 def row_insert(instance: models.Model) -> Write:
     """The INSERT of a new instance, as `save(force_insert=True)` prepares its values."""
-    if _has_receivers(type(instance)):
+    insert = _insert_for(type(instance))
+    # A model with a signal receiver, or a key set by hand where the database makes one: the ORM's save.
+    if _has_receivers(type(instance)) or any(getattr(instance, field.attname) is not None for field in insert.returning):
         return Write("", [], instance)
     connection = connections[DEFAULT_DB_ALIAS]
-    insert = _insert_for(type(instance))
     values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in insert.fields]
     return Write(insert.sql, values, instance, tuple(insert.returning))
 
