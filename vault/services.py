@@ -4,7 +4,7 @@ action's audit is written after its own transaction has rolled back (DESIGN.md r
 
 import base64
 import binascii
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services.profile import identity_confirm
-from core.compiled import CompiledQuery, field_names, insert_row, instances
+from core.compiled import CompiledQuery, Write, field_names, instances, row_insert, write_all
 from core.errors import ApiError, ErrorCode, classify
 from core.keyring import get_keyring
 from core.origin import Origin
@@ -25,11 +25,12 @@ from vault.models import Vault, VaultAudit
 RECOVERY_CIPHERTEXT_BYTES = crypto.MASTER_KEY_BYTES + 16  # AES-GCM: key + tag
 
 
-def _audit_row(user_id: str, action: str, origin: Origin, status: int, context: dict[str, Any] | None) -> None:
-    """Inside a transaction already acting as the user."""
-    insert_row(
-        VaultAudit(user_id=user_id, action=action, ip_address=origin.ip, user_agent=origin.user_agent, context=context or {}, status=status)
+def _audit_row(user_id: str, action: str, origin: Origin, status: int, context: dict[str, Any] | None, along: Sequence[Write] = ()) -> None:
+    """Inside a transaction already acting as the user; `along` goes in the same statement."""
+    audit = VaultAudit(
+        user_id=user_id, action=action, ip_address=origin.ip, user_agent=origin.user_agent, context=context or {}, status=status
     )
+    write_all(*along, row_insert(audit))
 
 
 def audited[T](
@@ -40,13 +41,15 @@ def audited[T](
     *,
     failure_action: str | None = None,
     context: dict[str, Any] | None = None,
+    along: Sequence[Write] = (),
 ) -> T:
     """Run `work` acting as the user; audit success inside its transaction and failure after
-    the rollback, with the status the caller will see."""
+    the rollback, with the status the caller will see. `along`: writes `work` leaves for the
+    success's audit row to take with it (one statement on PostgreSQL)."""
     try:
         with acting_as(user_id):
             result = work()
-            _audit_row(user_id, action, origin, 200, context)
+            _audit_row(user_id, action, origin, 200, context, along)
             return result
     except Exception as exc:
         error = classify(exc)
@@ -138,10 +141,12 @@ def vault_key_fetch(*, actor: User, origin: Origin) -> KeyAnswer:
     return audited(actor.id, origin, VaultAudit.Action.FETCH, work, failure_action=VaultAudit.Action.FAILED_FETCH)
 
 
-def master_key_delegate[T](*, actor: User, origin: Origin, context: dict[str, Any], use: Callable[[bytes], T]) -> T:
-    """Hand the raw master key to `use` (deriving a mission key), audited as a fetch: what `use`
-    writes commits in one transaction with the fetch's audit row, or nothing does and the failure
-    is audited. Zero-knowledge vaults have no server wrap, so they cannot delegate (ZK_ACTIVE)."""
+def master_key_delegate[T](*, actor: User, origin: Origin, context: dict[str, Any], use: Callable[[bytes], tuple[T, Sequence[Write]]]) -> T:
+    """Hand the raw master key to `use` (deriving a mission key), audited as a fetch: `use`
+    returns its result and its writes, which go with the fetch's audit row, in one transaction
+    and on PostgreSQL in one statement, or nothing does and the failure is audited.
+    Zero-knowledge vaults have no server wrap, so they cannot delegate (ZK_ACTIVE)."""
+    writes: list[Write] = []
 
     def work() -> T:
         vault = _vault_of(actor)
@@ -150,9 +155,13 @@ def master_key_delegate[T](*, actor: User, origin: Origin, context: dict[str, An
         wrapped = vault.server_wrap()
         if vault.zero_knowledge or wrapped is None:
             raise ApiError(ErrorCode.ZK_ACTIVE)
-        return use(crypto.unwrap_master_key(wrapped, user_id=actor.id, format_version=vault.format_version))
+        result, own = use(crypto.unwrap_master_key(wrapped, user_id=actor.id, format_version=vault.format_version))
+        writes.extend(own)
+        return result
 
-    return audited(actor.id, origin, VaultAudit.Action.FETCH, work, failure_action=VaultAudit.Action.FAILED_FETCH, context=context)
+    return audited(
+        actor.id, origin, VaultAudit.Action.FETCH, work, failure_action=VaultAudit.Action.FAILED_FETCH, context=context, along=writes
+    )
 
 
 # --- writes -------------------------------------------------------------------------------------

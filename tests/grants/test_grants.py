@@ -10,10 +10,11 @@ from django.db import IntegrityError, connection
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from core.compiled import Write, row_insert
 from core.models import SecurityEvent
 from core.origin import NO_ORIGIN
 from core.rls import acting_as
-from core.services import security_event_record
+from core.services import security_event_record, security_event_write
 from grants import consumer, crypto
 from grants.models import DecryptAudit, Grant
 from tests.support import AI_PRIVATE, AI_PUBLIC, keypair, manage, production_env
@@ -306,7 +307,7 @@ def test_a_weak_ai_key_is_refused_at_startup(tmp_path) -> None:
 
 
 def test_what_a_delegation_writes_commits_with_its_fetch_audit_or_not_at_all(alice: User, alice_api: APIClient) -> None:
-    def issue_then_fail(master_key: bytes) -> None:
+    def issue_then_fail(master_key: bytes) -> tuple[bytes, list[Write]]:
         security_event_record(type="DELEGATION_HALFWAY", user_id=alice.id)
         raise IntegrityError("the grant could not be stored")
 
@@ -318,8 +319,30 @@ def test_what_a_delegation_writes_commits_with_its_fetch_audit_or_not_at_all(ali
     assert actions[-1] == (VaultAudit.Action.FAILED_FETCH, 503)
     assert VaultAudit.Action.FETCH not in [action for action, _ in actions[1:]]  # the init's audit row is first
 
-    keys = master_key_delegate(actor=alice, origin=NO_ORIGIN, context={"purpose": "mission_grant"}, use=lambda key: key)
+    # The writes it hands back go with the audit row: one of them refused, none is kept.
+    taken = SecurityEvent.objects.create(type="ALREADY_THERE", user_id=alice.id)
+
+    def issue_with_a_refused_write(master_key: bytes) -> tuple[bytes, list[Write]]:
+        return master_key, [
+            security_event_write(type="DELEGATION_WRITTEN", user_id=alice.id),
+            row_insert(SecurityEvent(pk=taken.pk, type="CLASH")),
+        ]
+
+    with pytest.raises(IntegrityError):
+        master_key_delegate(actor=alice, origin=NO_ORIGIN, context={"purpose": "mission_grant"}, use=issue_with_a_refused_write)
+    assert not SecurityEvent.objects.filter(type__in=["DELEGATION_WRITTEN", "CLASH"]).exists()
+    with acting_as(alice.id):
+        latest_failure = VaultAudit.objects.filter(user=alice).order_by("-created_at", "-id").values_list("action", flat=True)[0]
+    assert latest_failure == VaultAudit.Action.FAILED_FETCH
+
+    keys = master_key_delegate(
+        actor=alice,
+        origin=NO_ORIGIN,
+        context={"purpose": "mission_grant"},
+        use=lambda key: (key, [security_event_write(type="DELEGATED", user_id=alice.id)]),
+    )
     assert len(keys) == 32
+    assert SecurityEvent.objects.filter(type="DELEGATED", user_id=alice.id).count() == 1
     with acting_as(alice.id):
         latest = VaultAudit.objects.filter(user=alice).order_by("-created_at", "-id").values_list("action", flat=True)[0]
     assert latest == VaultAudit.Action.FETCH
