@@ -21,7 +21,7 @@ from accounts.services.profile import credential_proof
 from accounts.services.tokens import SignIn, sign_in_complete
 from accounts.services.two_factor import two_factor_challenge_start
 from core import clock, ratelimit
-from core.compiled import CompiledQuery, field_names, instances, update_row
+from core.compiled import CompiledQuery, field_names, instances, row_update, write_all
 from core.errors import ApiError, ErrorCode
 from core.hooks import on_sessions_ended
 from core.origin import NO_ORIGIN, Origin
@@ -313,14 +313,17 @@ def passkey_sign_in(*, response: Any, origin: Origin) -> SignIn:
         raise _count_failure(parsed["id"], outcome, origin)
     user = outcome.passkey.user
     result: SignIn | ApiError
+    counter = row_update(
+        Passkey, outcome.passkey.pk, sign_count=outcome.new_sign_count, backed_up=outcome.backed_up, last_used_at=timezone.now()
+    )
     with transaction.atomic():
-        update_row(Passkey, outcome.passkey.pk, sign_count=outcome.new_sign_count, backed_up=outcome.backed_up, last_used_at=timezone.now())
         if outcome.user_verified:
-            result = sign_in_complete(user=user, origin=origin, method="passkey")
+            result = sign_in_complete(user=user, origin=origin, method="passkey", along=[counter])
         elif user.two_factor_enabled:
+            write_all(counter)
             result = two_factor_challenge_start(user, None, method="passkey_no_uv")
         else:
-            result = sign_in_complete(user=user, origin=origin, method="passkey_no_uv")
+            result = sign_in_complete(user=user, origin=origin, method="passkey_no_uv", along=[counter])
     ratelimit.reset(FAILURE_LIMIT, parsed["id"], now=clock.timestamp())
     if isinstance(result, ApiError):
         raise result  # after the commit: the handoff's challenge row must outlive the request
