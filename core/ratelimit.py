@@ -11,12 +11,11 @@ import logging
 import math
 from dataclasses import dataclass
 
-from django.core.cache import cache, caches
-from django_redis.cache import RedisCache
-from redis.commands.core import Script
+from django.core.cache import cache
 
 from core import clock
 from core.errors import ApiError, ErrorCode
+from core.shared_cache import counter_hit
 
 logger = logging.getLogger(__name__)
 
@@ -47,38 +46,13 @@ def _window(limit: Limit, now: float) -> tuple[int, int]:
     return index, retry_after
 
 
-# One hit on Redis: the count and, on the window's first hit, its expiry, atomically in one round trip.
-_HIT_SCRIPT = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return count
-"""
-_hit_script: Script | None = None
-
-
-def _count(key: str, timeout: int) -> int:
-    global _hit_script
-    backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        client = backend.client.get_client(write=True)
-        if _hit_script is None:
-            _hit_script = client.register_script(_HIT_SCRIPT)
-        return int(_hit_script(keys=[backend.client.make_key(key)], args=[timeout], client=client))
-    cache.add(key, 0, timeout=timeout)
-    try:
-        return int(cache.incr(key))
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=timeout)
-        return 1
-
-
 def hit(limit: Limit, identity: str, *, now: float | None = None) -> Decision:
     """Count one request for `identity` and say whether it is within the limit."""
     now = clock.timestamp() if now is None else now
     index, retry_after = _window(limit, now)
     key = _key(limit, identity, index)
     try:
-        count = _count(key, limit.window_seconds + 1)
+        count = counter_hit(key, limit.window_seconds + 1)
     except Exception as exc:
         if limit.fail_closed:
             logger.exception("rate limit cache unavailable; refusing %s", limit.scope)

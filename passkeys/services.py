@@ -27,6 +27,7 @@ from core.hooks import on_sessions_ended
 from core.origin import NO_ORIGIN, Origin
 from core.ratelimit import Limit
 from core.services import security_event_record
+from core.shared_cache import value_take
 from core.text import normalise_email
 from mail.services import mail_enqueue
 from passkeys import webauthn
@@ -80,11 +81,10 @@ def _challenge_store(challenge: str, *, purpose: str, user_id: str | None = None
 
 
 def _challenge_take(challenge: str, *, purpose: str) -> dict[str, Any] | None:
-    """Consume a challenge. Only the caller whose delete removed the key may use it, so two
-    verifies racing with one challenge cannot both pass."""
-    key = _challenge_key(challenge)
-    stored = cache.get(key)
-    if not isinstance(stored, dict) or not cache.delete(key) or stored.get("purpose") != purpose:
+    """Consume a challenge: it leaves the cache as it is read, so two verifies racing with one
+    challenge cannot both pass."""
+    stored = value_take(_challenge_key(challenge))
+    if not isinstance(stored, dict) or stored.get("purpose") != purpose:
         return None
     if stored.get("expiresAt", 0) <= clock.timestamp():
         return None

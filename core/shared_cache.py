@@ -1,0 +1,53 @@
+"""Atomic steps on the shared cache that Django's cache API has no single call for. On Redis each
+is one round trip (a server-side script, run by its hash); on other caches (development, tests
+without Redis) the same step from the cache API's calls."""
+
+from typing import Any
+
+from django.core.cache import cache, caches
+from django_redis.cache import RedisCache
+from redis import Redis
+from redis.commands.core import Script
+
+# The count and, on the window's first hit, its expiry.
+_COUNT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+# The value, which no later caller gets.
+_TAKE = """
+local value = redis.call('GET', KEYS[1])
+if value then redis.call('DEL', KEYS[1]) end
+return value
+"""
+_scripts: dict[str, Script] = {}
+
+
+def _run(backend: RedisCache, source: str, key: str, *args: Any) -> Any:
+    client: Redis = backend.client.get_client(write=True)
+    script = _scripts.get(source) or _scripts.setdefault(source, client.register_script(source))
+    return script(keys=[backend.client.make_key(key)], args=list(args), client=client)
+
+
+def counter_hit(key: str, timeout: int) -> int:
+    """Add one to the counter at `key`, which expires `timeout` seconds after its first hit."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        return int(_run(backend, _COUNT, key, timeout))
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=timeout)
+        return 1
+
+
+def value_take(key: str) -> Any:
+    """The value at `key`, deleted as it is read: of callers racing for it, one gets it, the others None."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        raw = _run(backend, _TAKE, key)
+        return None if raw is None else backend.client.decode(raw)
+    value = cache.get(key)
+    return value if value is not None and cache.delete(key) else None

@@ -1,0 +1,61 @@
+"""The shared cache's atomic steps (core/shared_cache.py): one round trip each on Redis, the same
+answers from the cache API's calls elsewhere."""
+
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+from django_redis.cache import RedisCache
+from pytest_django import Settings
+
+from core.shared_cache import counter_hit, value_take
+from tests.support import RunConcurrently
+
+LOCAL = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "shared-cache-test"}}
+
+
+def _steps(settings: Settings, backend: str) -> None:
+    if backend == "locmem":
+        settings.CACHES = LOCAL
+    caches["default"].set("a-challenge", {"purpose": "authenticate"}, timeout=60)
+    assert value_take("a-challenge") == {"purpose": "authenticate"}
+    assert value_take("a-challenge") is None  # taken once
+    assert value_take("never-set") is None
+    assert [counter_hit("a-counter", 60) for _ in range(3)] == [1, 2, 3]
+
+
+def test_on_a_local_cache(settings: Settings) -> None:
+    _steps(settings, "locmem")
+
+
+@pytest.mark.redis
+def test_on_redis(settings: Settings) -> None:
+    assert isinstance(caches["default"], RedisCache)
+    _steps(settings, "redis")
+    client = caches["default"].client
+    assert 0 < client.get_client().ttl(client.make_key("a-counter")) <= 60  # set by the first hit
+
+
+@pytest.mark.redis
+def test_on_redis_each_step_is_one_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    backend: Any = caches["default"]
+    counter_hit("warm", 60), value_take("warm")  # the scripts are loaded on their first use
+    client = backend.client.get_client(write=True)
+    sent: list[str] = []
+    execute = client.execute_command
+
+    def counted(*args: Any, **options: Any) -> Any:
+        sent.append(str(args[0]))
+        return execute(*args, **options)
+
+    monkeypatch.setattr(client, "execute_command", counted)
+    counter_hit("one-trip", 60)
+    value_take("one-trip")
+    assert sent == ["EVALSHA", "EVALSHA"]
+
+
+@pytest.mark.redis
+def test_of_callers_racing_for_a_value_one_gets_it(run_concurrently: RunConcurrently) -> None:
+    caches["default"].set("raced", "the challenge", timeout=60)
+    results = run_concurrently(lambda _: value_take("raced"), 8)
+    assert sorted(results, key=str) == [None] * 7 + ["the challenge"]
