@@ -107,3 +107,28 @@ def test_an_expired_token_says_so(api: APIClient, alice: User, monkeypatch) -> N
     response = APIClient().get("/api/v1/auth/profile", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 401
     assert response.json()["error"] == "TOKEN_EXPIRED"
+
+
+def test_a_token_is_verified_once_per_process_and_still_expires(api: APIClient, alice: User, monkeypatch) -> None:
+    token = sign_in(api, alice.email)["accessToken"]
+    verified: list[str] = []
+    decode = jwt.LoadedKey.decode
+
+    def counted(self: jwt.LoadedKey, raw: str) -> dict:
+        verified.append(raw)
+        return decode(self, raw)
+
+    monkeypatch.setattr(jwt.LoadedKey, "decode", counted)
+    first = jwt.decode_access_token(token)
+    first["sub"] = "someone else"  # a caller's change stays with its copy
+    second = jwt.decode_access_token(token)
+    assert verified == [token] and second["sub"] == alice.id
+    tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    for _ in range(2):  # a failure is never kept: checked in full each time
+        with pytest.raises(jwt.TokenInvalidError):
+            jwt.decode_access_token(tampered)
+    assert verified == [token, tampered, tampered]
+    monkeypatch.setattr("core.clock.timestamp", lambda: float(second["exp"]))
+    with pytest.raises(jwt.TokenExpiredError):
+        jwt.decode_access_token(token)
+    assert api.post("/api/v1/auth/validate", {"token": token}, format="json").json() == {"valid": False, "reason": "expired"}
