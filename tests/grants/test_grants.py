@@ -75,6 +75,10 @@ def test_round_trip_through_the_consumer(alice: User, alice_api: APIClient, conf
     assert response["Cache-Control"] == "no-store"
     grant = response.json()
     assert set(grant) == {"grantId", "wrappedKey", "derivation", "issuedAt", "expiresAt"}
+    issued = Grant.objects.get(pk=grant["grantId"])
+    # ISO 8601 in UTC with a Z, as IssuedGrantSerializer documents and as the grant list writes them
+    assert grant["issuedAt"] == issued.issued_at.isoformat().replace("+00:00", "Z")
+    assert grant["expiresAt"] == issued.expires_at.isoformat().replace("+00:00", "Z")
     assert grant["derivation"] == {
         "version": "v1",
         "missionId": "mission-1",
