@@ -1,6 +1,6 @@
 """core.compiled: a queryset compiled once answers like the ORM for every later call's values."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -119,19 +119,23 @@ def test_update_row_writes_null_as_well_as_values(alice: User) -> None:
     assert Session.objects.get(pk=session.pk).revoked_at == now
 
 
-def test_a_model_with_a_save_receiver_goes_through_the_orm(alice: User) -> None:
+@pytest.fixture
+def heard_saves() -> Iterator[list[str]]:
+    """The types of the security events saved while the test runs, told by a post_save receiver."""
     heard: list[str] = []
 
     def receiver(sender: type[SecurityEvent], instance: SecurityEvent, **kwargs: Any) -> None:
         heard.append(instance.type)
 
     signals.post_save.connect(receiver, sender=SecurityEvent)
-    try:
-        insert_row(SecurityEvent(type="HEARD", user_id=alice.id))
-        update_row(SecurityEvent, 0, type="UNHEARD")  # a queryset update sends no signal, through the ORM either
-    finally:
-        signals.post_save.disconnect(receiver, sender=SecurityEvent)
-    assert heard == ["HEARD"]
+    yield heard
+    signals.post_save.disconnect(receiver, sender=SecurityEvent)
+
+
+def test_a_model_with_a_save_receiver_goes_through_the_orm(alice: User, heard_saves: list[str]) -> None:
+    insert_row(SecurityEvent(type="HEARD", user_id=alice.id))
+    update_row(SecurityEvent, 0, type="UNHEARD")  # a queryset update sends no signal, through the ORM either
+    assert heard_saves == ["HEARD"]
 
 
 def test_write_all_is_one_statement_on_postgresql_and_one_a_write_elsewhere(alice: User, django_assert_num_queries: Any) -> None:
@@ -169,16 +173,18 @@ def test_every_insert_run_together_takes_the_key_the_database_made(alice: User, 
     assert User.objects.get(pk=alice.pk).name == "Alice W."
 
 
-def test_write_all_saves_a_model_with_a_save_receiver_through_the_orm(alice: User) -> None:
-    heard: list[str] = []
-
-    def receiver(sender: type[SecurityEvent], instance: SecurityEvent, **kwargs: Any) -> None:
-        heard.append(instance.type)
-
-    signals.post_save.connect(receiver, sender=SecurityEvent)
-    try:
-        write_all(row_insert(SecurityEvent(type="HEARD_TOGETHER", user_id=alice.id)), row_update(User, alice.pk, name="Alice W."))
-    finally:
-        signals.post_save.disconnect(receiver, sender=SecurityEvent)
-    assert heard == ["HEARD_TOGETHER"]
+def test_write_all_saves_a_model_with_a_save_receiver_through_the_orm(alice: User, heard_saves: list[str]) -> None:
+    write_all(row_insert(SecurityEvent(type="HEARD_TOGETHER", user_id=alice.id)), row_update(User, alice.pk, name="Alice W."))
+    assert heard_saves == ["HEARD_TOGETHER"]
     assert User.objects.get(pk=alice.pk).name == "Alice W."
+
+
+def test_a_key_set_by_hand_where_the_database_makes_one_is_inserted_as_save_inserts_it(alice: User) -> None:
+    made = SecurityEvent(type="MADE_KEY", user_id=alice.id)
+    write_all(row_insert(made))
+    by_hand = insert_row(SecurityEvent(id=made.pk + 1000, type="HAND_MADE_KEY", user_id=alice.id))
+    assert by_hand.pk == made.pk + 1000
+    assert SecurityEvent.objects.get(pk=made.pk + 1000).type == "HAND_MADE_KEY"
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_row(SecurityEvent(id=made.pk + 1000, type="CLASH", user_id=alice.id))
+    assert not SecurityEvent.objects.filter(type="CLASH").exists()
