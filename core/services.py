@@ -1,7 +1,7 @@
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -13,14 +13,22 @@ from core.origin import NO_ORIGIN, Origin
 logger = logging.getLogger("mana_auth.security")
 
 
+def _event(type: str, user_id: str | None, origin: Origin, metadata: dict[str, Any] | None) -> SecurityEvent:
+    return SecurityEvent(type=type, user_id=user_id, ip_address=origin.ip, user_agent=origin.user_agent, metadata=metadata or {})
+
+
+def _logged(type: str, user_id: str | None) -> None:
+    # The log line names the event and the user id only; metadata stays in the database.
+    logger.info("security event %s user=%s", type, user_id or "-")
+
+
 def security_event_write(
     *, type: str, user_id: str | None = None, origin: Origin = NO_ORIGIN, metadata: dict[str, Any] | None = None
 ) -> Write:
-    """One security event's row, for the act it records to write with its own (core/compiled.py)."""
-    event = SecurityEvent(type=type, user_id=user_id, ip_address=origin.ip, user_agent=origin.user_agent, metadata=metadata or {})
-    # The log line names the event and the user id only; metadata stays in the database.
-    logger.info("security event %s user=%s", type, user_id or "-")
-    return row_insert(event)
+    """One security event's row, for the act it records to write with its own (core/compiled.py);
+    logged as it is handed over."""
+    _logged(type, user_id)
+    return row_insert(_event(type, user_id, origin, metadata))
 
 
 def security_event_record(
@@ -34,9 +42,10 @@ def security_event_record(
     """Append one security event, with `along`, the writes of the act it records, in the same
     statement where the database allows it (core/compiled.py). Callers that audit a failure call
     this after their own transaction has rolled back, so the row survives it (DESIGN.md rule 5)."""
-    event = security_event_write(type=type, user_id=user_id, origin=origin, metadata=metadata)
-    write_all(*along, event)
-    return cast(SecurityEvent, event.inserted)
+    event = _event(type, user_id, origin, metadata)
+    write_all(*along, row_insert(event))
+    _logged(type, user_id)
+    return event
 
 
 def security_events_purge(*, now: datetime | None = None) -> int:
