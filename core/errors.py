@@ -186,7 +186,7 @@ def classify(exc: BaseException) -> ApiError:
 
 def error_tracker() -> ModuleType | None:
     """The error-tracking SDK when it has been initialised (config/sentry.py imports it only
-    then), else None: a service without error tracking never loads the SDK (≈ 5 MB a worker)."""
+    then), else None: a service without error tracking never loads the SDK (≈ 3 MB a worker)."""
     sdk = sys.modules.get("sentry_sdk")
     return sdk if sdk is not None and sdk.get_client().is_active() else None
 

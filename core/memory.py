@@ -28,30 +28,28 @@ def _libc_malloc_trim() -> Callable[[int], int] | None:
 _malloc_trim = _libc_malloc_trim()
 _lock = threading.Lock()
 _deadline = 0.0
-_waiter: tuple[int, threading.Thread] | None = None  # with the process it belongs to (a fork has none)
+_waiting_in = 0  # the process whose trim thread is waiting (0: none; a forked worker has none of its own)
 
 
 def heap_trim_when_idle() -> None:
     """Trim the heap IDLE_SECONDS after the last call; every call moves that moment on."""
-    global _deadline, _waiter
+    global _deadline, _waiting_in
     if _malloc_trim is None:
         return
     with _lock:
         _deadline = time.monotonic() + IDLE_SECONDS
-        if _waiter is None or _waiter[0] != os.getpid():
-            thread = threading.Thread(target=_trim_after_deadline, name="heap-trim", daemon=True)
-            _waiter = (os.getpid(), thread)
-            thread.start()
+        if _waiting_in != os.getpid():
+            _waiting_in = os.getpid()
+            threading.Thread(target=_trim_after_deadline, args=(_malloc_trim,), name="heap-trim", daemon=True).start()
 
 
-def _trim_after_deadline() -> None:
-    global _waiter
+def _trim_after_deadline(trim: Callable[[int], int]) -> None:
+    global _waiting_in
     while True:
         with _lock:
             remaining = _deadline - time.monotonic()
             if remaining <= 0:
-                _waiter = None
+                _waiting_in = 0
                 break
         time.sleep(remaining)
-    if _malloc_trim is not None:
-        _malloc_trim(0)
+    trim(0)
