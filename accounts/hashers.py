@@ -2,11 +2,25 @@ import hashlib
 import hmac
 import secrets
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.contrib.auth.hashers import Argon2PasswordHasher, BasePasswordHasher, mask_hash
 
+from core.hash_slots import PASSWORD_HASH_SLOTS
 from core.memory import heap_trim_when_idle
+
+
+@contextmanager
+def _hashing() -> Iterator[None]:
+    """A memory-hard hash: in one of the host's hash slots (one per core), and the heap trimmed
+    once the hashing stops (Argon2id leaves its 19 MiB block to the next hash until then)."""
+    try:
+        with PASSWORD_HASH_SLOTS.held():
+            yield
+    finally:
+        heap_trim_when_idle()
 
 
 class OwaspArgon2PasswordHasher(Argon2PasswordHasher):
@@ -20,18 +34,13 @@ class OwaspArgon2PasswordHasher(Argon2PasswordHasher):
     memory_cost = 19 * 1024
     parallelism = 1
 
-    # Each hash leaves its 19 MiB block to the next; once the hashing stops, the heap is trimmed.
     def encode(self, password: str, salt: str) -> str:
-        try:
+        with _hashing():
             return super().encode(password, salt)
-        finally:
-            heap_trim_when_idle()
 
     def verify(self, password: str, encoded: str) -> bool:
-        try:
+        with _hashing():
             return super().verify(password, encoded)
-        finally:
-            heap_trim_when_idle()
 
 
 class BetterAuthScryptPasswordHasher(BasePasswordHasher):
@@ -47,7 +56,8 @@ class BetterAuthScryptPasswordHasher(BasePasswordHasher):
 
     def _key(self, password: str, salt: str) -> str:
         normalised = unicodedata.normalize("NFKC", password).encode()
-        return hashlib.scrypt(normalised, salt=salt.encode(), n=self.n, r=self.r, p=self.p, dklen=self.dklen, maxmem=self.maxmem).hex()
+        with _hashing():
+            return hashlib.scrypt(normalised, salt=salt.encode(), n=self.n, r=self.r, p=self.p, dklen=self.dklen, maxmem=self.maxmem).hex()
 
     def salt(self) -> str:
         return secrets.token_hex(16)
