@@ -10,5 +10,7 @@ application = get_wsgi_application()
 
 # gunicorn runs no system checks; refuse to serve with a misconfiguration that `check` would flag.
 from core.checks import refuse_to_start_if_misconfigured  # noqa: E402
+from core.memory import heap_freeze_after_start  # noqa: E402
 
 refuse_to_start_if_misconfigured()
+heap_freeze_after_start()

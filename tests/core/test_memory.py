@@ -1,10 +1,12 @@
-"""Argon2id's 19 MiB block: kept while sign-ins come, given back once they stop (core/memory.py)."""
+"""A worker's memory (core/memory.py): the start-up heap frozen; Argon2id's 19 MiB block kept while
+sign-ins come, given back once they stop."""
 
 import platform
 import subprocess
 import sys
+from pathlib import Path
 
-from tests.support import REPO, clean_env
+from tests.support import REPO, clean_env, production_env
 
 # In a process of its own: the test run's heap would blur the figures.
 SCRIPT = """
@@ -47,3 +49,28 @@ def test_the_hash_block_is_kept_while_hashing_and_given_back_when_idle() -> None
     if trims == "True":
         assert float(held) >= 15  # one 19 MiB block stays between hashes: no re-faulting per sign-in
         assert float(returned) >= 15  # and goes back once the hashing has stopped
+
+
+# What a gunicorn worker does when it loads the application (config/wsgi.py).
+WORKER_START = """
+import gc
+import sys
+import config.wsgi
+print(gc.get_freeze_count(), "passkeys.api" in sys.modules)
+"""
+
+
+def test_a_worker_loads_every_view_at_start_and_keeps_that_heap_out_of_the_collectors_passes(tmp_path: Path) -> None:
+    result = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-c", WORKER_START],
+        cwd=REPO,
+        env=production_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    frozen, views_loaded = result.stdout.split()
+    assert views_loaded == "True"  # the URLconf was loaded before the freeze, not at the first request
+    assert int(frozen) > 100_000  # Django, DRF and the service's modules, not a handful of objects
