@@ -53,11 +53,14 @@ def errors_of(figures: dict[str, Any]) -> int:
 
 
 def add_ratios(scenarios: dict[str, dict[str, Any]], hash_bound_rps: float) -> None:
-    """Each scenario's throughput as a share of its limit from the same run: the hash bound, or the
-    health measured right before it (the full health run where there is none)."""
+    """Each scenario's throughput as a share of its limit from the same run, measured right before
+    it: the hash bound or health (the seeding's bound, the full health run where there is none)."""
     health = scenarios.get(HEALTH, {}).get("rps")
     for figures in scenarios.values():
-        limit = hash_bound_rps if figures["limit"] == HASH_BOUND else figures.get("adjacent_health", {}).get("rps", health)
+        if figures["limit"] == HASH_BOUND:
+            limit = figures.get("adjacent_bound", {}).get("rps", hash_bound_rps)
+        else:
+            limit = figures.get("adjacent_health", {}).get("rps", health)
         figures["limit_rps"] = limit
         figures["ratio"] = figures["rps"] / limit if limit else None
 
@@ -102,14 +105,17 @@ def table(results: dict[str, Any]) -> str:
     for name, figures in results["scenarios"].items():
         latency = figures["latency_ms"]
         ratio = "-" if figures["ratio"] is None else f"{figures['ratio']:.2f}"
-        limit = f"health right before: {figures['adjacent_health']['rps']:.1f}" if "adjacent_health" in figures else figures["limit"]
+        limit = figures["limit"]
+        for adjacent in ("adjacent_health", "adjacent_bound"):
+            if adjacent in figures:
+                limit = f"{figures['limit']} right before: {figures[adjacent]['rps']:.1f}"
         rows.append(
             f"{name:<15}{figures['rps']:>9.1f}{latency['p50']:>9.1f}{latency['p95']:>9.1f}{latency['p99']:>9.1f}"
             f"{errors_of(figures):>8}{figures['cpu_ms_per_request']:>8.2f}{ratio:>8}  {limit}"
         )
     hashing = results["hash"]
     rows.append(
-        f"hash bound: {hashing['bound_rps']:.1f}/s measured with {hashing['processes']} processes verifying at once"
+        f"hash bound at seeding: {hashing['bound_rps']:.1f}/s measured with {hashing['processes']} processes verifying at once"
         f" (one alone: {hashing['verify_s'] * 1000:.1f} ms, {hashing['single_rps']:.1f}/s; {hashing['hasher']})"
     )
     for moment, sizes in results["worker_rss_mb"].items():

@@ -25,13 +25,14 @@ from typing import Any
 from bench import report
 from bench.client import Connection
 from bench.load import drive
-from bench.scenarios import HEALTH, SCENARIOS, Context, Seeded
+from bench.scenarios import HASH_BOUND, HEALTH, SCENARIOS, Context, Seeded
 from bench.server import (
     DEFAULT_POSTGRES,
     REPO,
     Gunicorn,
     free_port,
     fresh_database,
+    hash_bound,
     machine_cpu,
     manage,
     production_env,
@@ -43,9 +44,11 @@ CORES = os.process_cpu_count() or 1  # what `nproc` says: the CPUs this process 
 BUSY_MACHINE_CORES = 0.2
 FULL = {"duration": 20.0, "warmup": 3.0}
 QUICK = {"duration": 5.0, "warmup": 1.0}
-# health again right before each scenario measured against it: a VM's speed drifts during a run
-# (its neighbours), so each ratio compares with the health of the same minute.
+# health again right before each scenario measured against it, and the hash bound right before
+# login: a VM's speed drifts during a run (its neighbours), so each ratio compares with a limit of
+# the same minute.
 ADJACENT_HEALTH = {"duration": 5.0, "warmup": 1.0}
+ADJACENT_BOUND_S = 5.0
 
 
 def scenario_list(text: str) -> list[str]:
@@ -119,7 +122,9 @@ def machine() -> dict[str, Any]:
     }
 
 
-async def measure(args: argparse.Namespace, context: Context, server: Gunicorn, host_header: str) -> dict[str, dict[str, Any]]:
+async def measure(
+    args: argparse.Namespace, context: Context, server: Gunicorn, host_header: str, scratch: Path
+) -> dict[str, dict[str, Any]]:
     figures: dict[str, dict[str, Any]] = {}
     setup = Connection("127.0.0.1", server.port, host_header=host_header)
     for name in args.scenarios:
@@ -134,6 +139,11 @@ async def measure(args: argparse.Namespace, context: Context, server: Gunicorn, 
                 health.steps(args.connections), server=server, host_header=host_header, warmup_s=warmup, duration_s=duration
             )
             adjacent = report.scenario_figures(health, yardstick)
+        bound = None
+        if scenario.limit == HASH_BOUND:
+            seconds = min(args.duration, ADJACENT_BOUND_S)
+            print(f"{name}: the hash bound right before it, {seconds:g} s …", flush=True)
+            bound = hash_bound(server.env, seconds=seconds, scratch=scratch)
         print(f"{name}: {args.warmup:g} s warm-up, {args.duration:g} s measured …", flush=True)
         measurement = await drive(
             scenario.steps(args.connections), server=server, host_header=host_header, warmup_s=args.warmup, duration_s=args.duration
@@ -141,6 +151,8 @@ async def measure(args: argparse.Namespace, context: Context, server: Gunicorn, 
         figures[name] = report.scenario_figures(scenario, measurement)
         if adjacent is not None:
             figures[name]["adjacent_health"] = {"rps": adjacent["rps"], "errors": adjacent["errors"]}
+        if bound is not None:
+            figures[name]["adjacent_bound"] = {"rps": bound}
         # Largest worker after each scenario: shows which one grows the memory, and whether it keeps growing.
         figures[name]["worker_rss_mb_after"] = max(server.worker_rss_mb())
     setup.close()
@@ -174,7 +186,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             server.wait_ready()
             rss_after_start = server.worker_rss_mb()
             context = Context(seeded=seeded, service_key=service_key, origin=base_url)
-            scenarios = asyncio.run(measure(args, context, server, host_header))
+            scenarios = asyncio.run(measure(args, context, server, host_header, Path(scratch)))
             rss_after_run = server.worker_rss_mb()
             if any(report.errors_of(figures) for figures in scenarios.values()):
                 print("server log (without the access log), last lines:\n" + server.log_tail(lines=30, access=False))

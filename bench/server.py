@@ -5,6 +5,7 @@ workers and the access log on, as docker-entrypoint.sh starts it.
 
 import base64
 import ctypes
+import json
 import os
 import signal
 import socket
@@ -127,13 +128,21 @@ def manage(env: dict[str, str], *args: str) -> None:
 
 
 def seed(env: dict[str, str], *, users: int, slots: int, bound_seconds: float, out: Path) -> None:
-    command = [
-        sys.executable, "-m", "bench.seed", "--users", str(users), "--slots", str(slots),
-        "--bound-seconds", str(bound_seconds), "--out", str(out),
-    ]  # fmt: skip
+    _seed_step(env, "--users", str(users), "--slots", str(slots), "--bound-seconds", str(bound_seconds), "--out", str(out))
+
+
+def hash_bound(env: dict[str, str], *, seconds: float, scratch: Path) -> float:
+    """Verifications per second with all cores verifying at once, measured now (the server idle)."""
+    out = scratch / "bound.json"
+    _seed_step(env, "--bound-only", "--bound-seconds", str(seconds), "--out", str(out))
+    return float(json.loads(out.read_text())["parallel_rps"])
+
+
+def _seed_step(env: dict[str, str], *args: str) -> None:
+    command = [sys.executable, "-m", "bench.seed", *args]
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)  # noqa: S603
     if result.returncode != 0:
-        raise RuntimeError(f"seeding failed:\n{result.stdout}{result.stderr}")
+        raise RuntimeError(f"bench.seed {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
 
 
 def _die_with_parent() -> None:

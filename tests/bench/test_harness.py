@@ -17,11 +17,11 @@ DATABASE = "mana_auth_bench_test"  # not the benchmark's own, so a real run else
 
 
 @pytest.mark.postgres
-def test_harness_measures_two_scenarios_against_a_real_server(tmp_path: Path) -> None:
+def test_harness_measures_three_scenarios_against_a_real_server(tmp_path: Path) -> None:
     command = [
         sys.executable, "-m", "bench.run",
         "--users", "3", "--connections", "2", "--duration", "1", "--warmup", "0.5",
-        "--scenarios", "health,validate",
+        "--scenarios", "health,login,validate",
         "--postgres", settings.DATABASE_URL, "--database", DATABASE,
         "--out", str(tmp_path),
     ]  # fmt: skip
@@ -35,7 +35,7 @@ def test_harness_measures_two_scenarios_against_a_real_server(tmp_path: Path) ->
     assert harness.returncode == 0, output
 
     results = json.loads((tmp_path / "latest.json").read_text())
-    assert list(results["scenarios"]) == ["health", "validate"]
+    assert list(results["scenarios"]) == ["health", "login", "validate"]
     for name, figures in results["scenarios"].items():
         assert figures["requests"] > 0, name
         assert figures["errors"] == 0, (name, figures["error_samples"])
@@ -45,6 +45,10 @@ def test_harness_measures_two_scenarios_against_a_real_server(tmp_path: Path) ->
     assert validate["adjacent_health"]["rps"] > 0 and validate["adjacent_health"]["errors"] == 0
     assert validate["ratio"] == pytest.approx(validate["rps"] / validate["adjacent_health"]["rps"])
     assert "adjacent_health" not in results["scenarios"]["health"]
+    login = results["scenarios"]["login"]
+    # Against the hash bound measured right before it, not the seeding's.
+    assert login["adjacent_bound"]["rps"] > 0 and "adjacent_health" not in login
+    assert login["ratio"] == pytest.approx(login["rps"] / login["adjacent_bound"]["rps"])
     assert results["hash"]["bound_rps"] > 0
     assert results["worker_rss_mb"]["after_run"], "no worker memory was read"
     with psycopg.connect(settings.DATABASE_URL) as admin:
