@@ -72,7 +72,11 @@ def _locked(descriptor: int) -> bool:
     return True
 
 
-PASSWORD_HASH_SLOTS = HashSlots(
-    count=os.process_cpu_count() or 1,
-    directory=Path(tempfile.gettempdir()) / f"mana-auth-hash-slots-{os.getuid()}",
-)
+def _temporary_directory() -> Path:
+    try:
+        return Path(tempfile.gettempdir())
+    except FileNotFoundError:  # no writable one (a read-only file system): the slots' mkdir fails too, ungated
+        return Path("/tmp")  # noqa: S108 - only a path to try; nothing is written where it cannot be
+
+
+PASSWORD_HASH_SLOTS = HashSlots(count=os.process_cpu_count() or 1, directory=_temporary_directory() / f"mana-auth-hash-slots-{os.getuid()}")

@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ import pytest
 from django.contrib.auth.hashers import check_password, make_password
 
 from accounts import hashers
+from core import hash_slots
 from core.hash_slots import HashSlots
 from tests.support import REPO
 
@@ -23,7 +25,9 @@ WAIT = 10.0
 # with the real HashSlots, says so, and keeps it until its stdin closes.
 HOLDER = """
 import sys
+import tempfile
 from pathlib import Path
+from core import hash_slots
 from core.hash_slots import HashSlots
 with HashSlots(count=int(sys.argv[1]), directory=Path(sys.argv[2])).held():
     print("holding", flush=True)
@@ -149,3 +153,14 @@ def test_the_password_hashers_hash_in_a_slot(tmp_path: Path, monkeypatch: pytest
             assert not verified.wait(0.5)
             released(holder)
             assert verified.wait(WAIT)
+
+
+def test_without_a_writable_temporary_directory_the_service_still_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tempfile finds no usable directory on a read-only file system: the import must not fail;
+    the slots' directory then cannot be made and hashing runs ungated."""
+
+    def none_usable() -> str:
+        raise FileNotFoundError("No usable temporary directory found")
+
+    monkeypatch.setattr(tempfile, "gettempdir", none_usable)
+    assert hash_slots._temporary_directory() == Path("/tmp")  # noqa: S108
