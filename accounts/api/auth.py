@@ -32,7 +32,7 @@ from accounts.serializers import (
 from accounts.services import passwords, registration, sessions, signin, tokens
 from accounts.services.tokens import Device
 from accounts.session_cookie import session_cookie_clear
-from core.api import ERRORS, NO_STORE, PublicView, parsed, success
+from core.api import ERRORS, NO_STORE, PublicView, parsed, represented, success
 from core.auth import ServiceKeyAuthentication
 from core.origin import origin_of
 from core.redirects import trusted_target
@@ -114,7 +114,7 @@ class SessionToTokenView(APIView):
         user = actor_of(request)
         session_id = session_id_of(request) or browser_session_id(request._request)
         pair = tokens.session_token_exchange(user=user, session_id=session_id, origin=origin_of(request))
-        return Response({**token_pair_body(pair), "user": UserSerializer(user).data}, headers=NO_STORE)
+        return Response({**token_pair_body(pair), "user": represented(UserSerializer, user)}, headers=NO_STORE)
 
 
 class LogoutView(APIView):

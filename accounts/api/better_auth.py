@@ -20,7 +20,7 @@ from accounts.services import magic_link, registration, signin, two_factor
 from accounts.services.email_links import reset_page_link
 from accounts.services.tokens import SignIn
 from accounts.session_cookie import session_cookie_from, session_of_cookie, sign_in_cookies_set
-from core.api import ERRORS, NO_STORE, PublicView, UserView, parsed
+from core.api import ERRORS, NO_STORE, PublicView, UserView, parsed, represented
 from core.errors import ApiError, ErrorCode
 from core.origin import origin_of
 from core.redirects import origin_require_trusted, request_origin, trusted_target
@@ -39,7 +39,7 @@ def _bearer_session_id(request: Request) -> str | None:
 
 
 def _user_body(sign_in: SignIn) -> dict[str, Any]:
-    return dict(UserSerializer(sign_in.user).data)
+    return represented(UserSerializer, sign_in.user)
 
 
 def _pending_cookie_set(response: HttpResponse, error: ApiError) -> None:

@@ -10,7 +10,7 @@ from accounts.device_cookie import device_token_from
 from accounts.serializers import UserSerializer
 from accounts.services.tokens import SignIn, TokenPair
 from accounts.session_cookie import sign_in_cookies_set
-from core.api import NO_STORE
+from core.api import NO_STORE, represented
 
 
 def token_pair_body(tokens: TokenPair) -> dict[str, Any]:
@@ -28,7 +28,8 @@ def sign_in_response(sign_in: SignIn, body: dict[str, Any] | None = None) -> Res
     session (PLATFORM.md §9) and the device cookie. `body` replaces the JSON (the Better Auth door)."""
     if body is None:
         pair = token_pair_body(sign_in.tokens)
-        body = {"user": UserSerializer(sign_in.user).data, **pair, "token": pair["accessToken"], "deviceToken": sign_in.device_token}
+        user = represented(UserSerializer, sign_in.user)
+        body = {"user": user, **pair, "token": pair["accessToken"], "deviceToken": sign_in.device_token}
     response = Response(body, headers=NO_STORE)
     sign_in_cookies_set(response, sign_in)
     return response
