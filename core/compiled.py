@@ -9,9 +9,9 @@ compiler's own converters, so a SQLite datetime is as aware as through the ORM, 
 builds model instances the way the ORM's iterator does (`Model.from_db`).
 
 Slots take strings only (our ids and hashes): a slot's marker must pass the field's own
-preparation unchanged. `insert_row` and `update_row` do the same for the rows a sign-in, a token
+preparation unchanged. `row_insert` and `row_update` do the same for the rows a sign-in, a token
 rotation or a vault access writes: the statement is Django's, built once; the values are prepared
-by their fields on every call.
+by their fields on every call; `write_all` sends the writes of one act together.
 """
 
 import functools
@@ -229,10 +229,3 @@ def insert_row[M: models.Model](instance: M) -> M:
     """Save a new instance, as `save(force_insert=True)` does, with the INSERT built once."""
     write_all(row_insert(instance))
     return instance
-
-
-def update_row(model: type[models.Model], pk: Any, **values: Any) -> int:
-    """`model.objects.filter(pk=pk).update(**values)` with the UPDATE built once per set of
-    columns; returns the number of rows changed."""
-    write = row_update(model, pk, **values)
-    return _run(write.sql, write.params, [])

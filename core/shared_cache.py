@@ -4,7 +4,7 @@ without Redis) the same step from the cache API's calls."""
 
 from typing import Any
 
-from django.core.cache import cache, caches
+from django.core.cache import caches
 from django_redis.cache import RedisCache
 from redis import Redis
 from redis.commands.core import Script
@@ -35,11 +35,11 @@ def counter_hit(key: str, timeout: int) -> int:
     backend = caches["default"]
     if isinstance(backend, RedisCache):
         return int(_run(backend, _COUNT, key, timeout))
-    cache.add(key, 0, timeout=timeout)
+    backend.add(key, 0, timeout=timeout)
     try:
-        return int(cache.incr(key))
+        return int(backend.incr(key))
     except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=timeout)
+        backend.add(key, 1, timeout=timeout)
         return 1
 
 
@@ -49,5 +49,5 @@ def value_take(key: str) -> Any:
     if isinstance(backend, RedisCache):
         raw = _run(backend, _TAKE, key)
         return None if raw is None else backend.client.decode(raw)
-    value = cache.get(key)
-    return value if value is not None and cache.delete(key) else None
+    value = backend.get(key)
+    return value if value is not None and backend.delete(key) else None

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Session, User
 from accounts.services.tokens import session_start
-from core.compiled import CompiledQuery, field_names, insert_row, instances, row_insert, row_update, update_row, write_all
+from core.compiled import CompiledQuery, field_names, insert_row, instances, row_insert, row_update, write_all
 from core.models import SecurityEvent
 from core.origin import NO_ORIGIN
 from core.services import security_event_record
@@ -99,23 +99,24 @@ def test_insert_row_of_a_client_side_key_and_a_refused_duplicate(alice: User) ->
         insert_row(Session(id=session.pk, user=alice, expires_at=timezone.now(), method="password"))
 
 
-def test_update_row_changes_one_row_and_counts_it(make_user: Callable[..., User]) -> None:
+def test_row_update_changes_its_one_row(make_user: Callable[..., User]) -> None:
     ada, bea = make_user("ada@example.com", name="Ada"), make_user("bea@example.com", name="Bea")
-    assert update_row(User, ada.pk, name="Ada L.", image="") == 1
-    assert update_row(User, "no-such-user", name="Nobody", image="") == 0
+    write_all(row_update(User, ada.pk, name="Ada L.", image=""))
+    write_all(row_update(User, "no-such-user", name="Nobody", image=""))
     assert User.objects.get(pk=ada.pk).name == "Ada L."
     assert User.objects.get(pk=bea.pk).name == "Bea"
+    assert not User.objects.filter(name="Nobody").exists()
 
 
-def test_update_row_writes_null_as_well_as_values(alice: User) -> None:
+def test_row_update_writes_null_as_well_as_values(alice: User) -> None:
     session = session_start(user=alice, origin=NO_ORIGIN, method="password").session
     now = timezone.now()
-    assert update_row(Session, session.pk, revoked_at=now) == 1
+    write_all(row_update(Session, session.pk, revoked_at=now))
     assert Session.objects.get(pk=session.pk).revoked_at == now
     # One statement serves values and NULL alike, used in turn.
-    assert update_row(Session, session.pk, revoked_at=None) == 1
+    write_all(row_update(Session, session.pk, revoked_at=None))
     assert Session.objects.get(pk=session.pk).revoked_at is None
-    assert update_row(Session, session.pk, revoked_at=now) == 1
+    write_all(row_update(Session, session.pk, revoked_at=now))
     assert Session.objects.get(pk=session.pk).revoked_at == now
 
 
@@ -134,7 +135,7 @@ def heard_saves() -> Iterator[list[str]]:
 
 def test_a_model_with_a_save_receiver_goes_through_the_orm(alice: User, heard_saves: list[str]) -> None:
     insert_row(SecurityEvent(type="HEARD", user_id=alice.id))
-    update_row(SecurityEvent, 0, type="UNHEARD")  # a queryset update sends no signal, through the ORM either
+    write_all(row_update(SecurityEvent, 0, type="UNHEARD"))  # a queryset update sends no signal, through the ORM either
     assert heard_saves == ["HEARD"]
 
 
