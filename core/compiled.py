@@ -16,10 +16,11 @@ by their fields on every call; `write_all` sends the writes of one act together.
 
 import functools
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, cast
 
-from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models import signals, sql
 from django.db.transaction import TransactionManagementError
 
@@ -209,16 +210,21 @@ def write_all(*writes: Write) -> None:
     """Run the writes: on PostgreSQL in one statement, one round trip instead of one each (a
     sign-in's session, tokens and event, say). Its parts run on one snapshot and see none of each
     other's changes, so they must touch distinct rows and no part may depend on another's effect
-    (the foreign keys are checked at commit)."""
-    for write in writes:
-        if not write.sql and write.inserted is not None:
-            write.inserted.save(force_insert=True)
+    (the foreign keys are checked at commit). All or nothing: one statement is by itself, more
+    (SQLite, or an instance saved through the ORM) run in a transaction, so a caller with nothing
+    else to write needs none of its own (a BEGIN and a COMMIT: two round trips)."""
+    saved = [write.inserted for write in writes if not write.sql and write.inserted is not None]
     statements = [write for write in writes if write.sql]
-    if len(statements) > 1 and connections[DEFAULT_DB_ALIAS].vendor == "postgresql":
-        _run(*_combined(statements))
-    else:
-        for write in statements:
-            _run(write.sql, write.params, [write] if write.returning else [])
+    combined = len(statements) > 1 and connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
+    statements_sent = len(saved) + (1 if combined else len(statements))
+    with transaction.atomic(using=DEFAULT_DB_ALIAS, savepoint=False) if statements_sent > 1 else nullcontext():
+        for instance in saved:
+            instance.save(force_insert=True)
+        if combined:
+            _run(*_combined(statements))
+        else:
+            for write in statements:
+                _run(write.sql, write.params, [write] if write.returning else [])
     for write in statements:
         if write.inserted is not None:
             write.inserted._state.adding = False

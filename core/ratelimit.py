@@ -68,9 +68,14 @@ def enforce(limit: Limit, identity: str) -> None:
         raise ApiError(ErrorCode.RATE_LIMITED, retry_after=decision.retry_after)
 
 
+def counter_key(limit: Limit, identity: str, *, now: float) -> str:
+    """Where `identity`'s count of the window at `now` lives, for a caller that reads it along with
+    another step on the shared cache (core/shared_cache.py)."""
+    return _key(limit, identity, _window(limit, now)[0])
+
+
 def reset(limit: Limit, identity: str, *, now: float | None = None) -> None:
-    index, _ = _window(limit, clock.timestamp() if now is None else now)
     try:
-        cache.delete(_key(limit, identity, index))
+        cache.delete(counter_key(limit, identity, now=clock.timestamp() if now is None else now))
     except Exception:
         logger.exception("rate limit cache unavailable; could not reset %s", limit.scope)

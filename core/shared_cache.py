@@ -21,20 +21,26 @@ local value = redis.call('GET', KEYS[1])
 if value then redis.call('DEL', KEYS[1]) end
 return value
 """
+# The same, with the count at a second key (0 when it has none).
+_TAKE_AND_COUNT = """
+local value = redis.call('GET', KEYS[1])
+if value then redis.call('DEL', KEYS[1]) end
+return {value or false, tonumber(redis.call('GET', KEYS[2]) or 0)}
+"""
 _scripts: dict[str, Script] = {}
 
 
-def _run(backend: RedisCache, source: str, key: str, *args: Any) -> Any:
+def _run(backend: RedisCache, source: str, keys: list[str], *args: Any) -> Any:
     client: Redis = backend.client.get_client(write=True)
     script = _scripts.get(source) or _scripts.setdefault(source, client.register_script(source))
-    return script(keys=[backend.client.make_key(key)], args=list(args), client=client)
+    return script(keys=[backend.client.make_key(key) for key in keys], args=list(args), client=client)
 
 
 def counter_hit(key: str, timeout: int) -> int:
     """Add one to the counter at `key`, which expires `timeout` seconds after its first hit."""
     backend = caches["default"]
     if isinstance(backend, RedisCache):
-        return int(_run(backend, _COUNT, key, timeout))
+        return int(_run(backend, _COUNT, [key], timeout))
     backend.add(key, 0, timeout=timeout)
     try:
         return int(backend.incr(key))
@@ -47,7 +53,16 @@ def value_take(key: str) -> Any:
     """The value at `key`, deleted as it is read: of callers racing for it, one gets it, the others None."""
     backend = caches["default"]
     if isinstance(backend, RedisCache):
-        raw = _run(backend, _TAKE, key)
+        raw = _run(backend, _TAKE, [key])
         return None if raw is None else backend.client.decode(raw)
     value = backend.get(key)
     return value if value is not None and backend.delete(key) else None
+
+
+def value_take_and_count(key: str, counter: str) -> tuple[Any, int]:
+    """`value_take(key)` and the count of `counter_hit`'s counter at `counter`, in one round trip."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        raw, count = _run(backend, _TAKE_AND_COUNT, [key, counter])
+        return (None if raw is None else backend.client.decode(raw)), int(count)
+    return value_take(key), int(backend.get(counter) or 0)

@@ -162,6 +162,20 @@ def test_write_all_writes_nothing_when_one_write_fails(alice: User) -> None:
     assert User.objects.get(pk=alice.pk).name == alice.name
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("through_the_orm", [False, True], ids=["statements", "an-orm-save-and-a-statement"])
+def test_write_all_is_all_or_nothing_in_autocommit(alice: User, heard_saves: list[str], through_the_orm: bool) -> None:
+    """With no transaction of the caller's: on SQLite each write is its own statement, and a model
+    with a save receiver goes through the ORM on either database; the first must not stay behind."""
+    session = session_start(user=alice, origin=NO_ORIGIN, method="password").session
+    first = row_insert(SecurityEvent(type="NEVER", user_id=alice.id)) if through_the_orm else row_update(User, alice.pk, name="Never")
+    with pytest.raises(IntegrityError):
+        write_all(first, row_insert(Session(id=session.pk, user=alice, expires_at=timezone.now(), method="password")))  # a duplicate key
+    assert User.objects.get(pk=alice.pk).name == alice.name
+    assert not SecurityEvent.objects.filter(type="NEVER").exists()
+    assert heard_saves == (["NEVER"] if through_the_orm else [])  # the ORM's save ran, and was rolled back
+
+
 def test_every_insert_run_together_takes_the_key_the_database_made(alice: User, django_assert_num_queries: Any) -> None:
     first, second = SecurityEvent(type="FIRST", user_id=alice.id), SecurityEvent(type="SECOND", user_id=alice.id)
     session = Session(user=alice, expires_at=timezone.now() + timedelta(days=1), method="password")  # a key made here

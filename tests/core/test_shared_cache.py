@@ -8,7 +8,7 @@ from django.core.cache import caches
 from django_redis.cache import RedisCache
 from pytest_django import Settings
 
-from core.shared_cache import counter_hit, value_take
+from core.shared_cache import counter_hit, value_take, value_take_and_count
 from tests.support import RunConcurrently
 
 LOCAL = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "shared-cache-test"}}
@@ -22,6 +22,11 @@ def _steps(settings: Settings, backend: str) -> None:
     assert value_take("a-challenge") is None  # taken once
     assert value_take("never-set") is None
     assert [counter_hit("a-counter", 60) for _ in range(3)] == [1, 2, 3]
+    caches["default"].set("another-challenge", "the value", timeout=60)
+    assert value_take_and_count("another-challenge", "a-counter") == ("the value", 3)
+    assert value_take_and_count("another-challenge", "a-counter") == (None, 3)  # taken once; the count stays
+    assert value_take_and_count("never-set", "no-counter") == (None, 0)
+    assert counter_hit("a-counter", 60) == 4
 
 
 def test_on_a_local_cache(settings: Settings) -> None:
@@ -39,7 +44,7 @@ def test_on_redis(settings: Settings) -> None:
 @pytest.mark.redis
 def test_on_redis_each_step_is_one_command(monkeypatch: pytest.MonkeyPatch) -> None:
     backend: Any = caches["default"]
-    counter_hit("warm", 60), value_take("warm")  # the scripts are loaded on their first use
+    counter_hit("warm", 60), value_take("warm"), value_take_and_count("warm", "warm")  # the scripts load on their first use
     client = backend.client.get_client(write=True)
     sent: list[str] = []
     execute = client.execute_command
@@ -51,7 +56,8 @@ def test_on_redis_each_step_is_one_command(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(client, "execute_command", counted)
     counter_hit("one-trip", 60)
     value_take("one-trip")
-    assert sent == ["EVALSHA", "EVALSHA"]
+    value_take_and_count("one-trip", "one-trip")
+    assert sent == ["EVALSHA", "EVALSHA", "EVALSHA"]
 
 
 @pytest.mark.redis

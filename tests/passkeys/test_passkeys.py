@@ -8,6 +8,7 @@ import jwt as pyjwt
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import Session, User
@@ -200,6 +201,26 @@ def test_ten_failures_block_further_failures_on_the_credential_for_five_minutes(
     assert ratelimit.hit(FAILURE_LIMIT, credential_id, now=later).count == 1  # the success emptied the bucket
 
 
+def test_a_sign_in_clears_the_failures_before_it_and_leaves_an_empty_count_alone(
+    alice: User, alice_key: SoftAuthenticator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    credential_id = alice_key.credentials[0].credential_id
+    assert verify(alice_key.sign_with_other_key(assertion(alice_key, alice.email))).status_code == 401
+    cleared: list[str] = []
+    reset = ratelimit.reset
+
+    def reset_told(limit: ratelimit.Limit, identity: str, **options: Any) -> None:
+        cleared.append(identity)
+        reset(limit, identity, **options)
+
+    monkeypatch.setattr(ratelimit, "reset", reset_told)
+    assert verify(assertion(alice_key, alice.email)).status_code == 200  # one failure before it: cleared
+    assert cleared == [credential_id]
+    assert verify(assertion(alice_key, alice.email)).status_code == 200  # none: no round trip to clear nothing
+    assert cleared == [credential_id]
+    assert ratelimit.hit(FAILURE_LIMIT, credential_id).count == 1
+
+
 def test_password_lockout_and_passkeys_are_independent(alice: User, alice_key: SoftAuthenticator) -> None:
     for _ in range(5):
         APIClient().post("/api/v1/auth/login", {"email": alice.email, "password": "wrong password!"}, format="json")
@@ -318,3 +339,18 @@ def test_options_from_one_process_verify_in_another(make_user) -> None:
     options = json.loads(result.stdout.strip().splitlines()[-1])
     assert [c["id"] for c in options["allowCredentials"]] == [authenticator.credentials[0].credential_id]
     assert verify(authenticator.get(options=options, origin=ORIGIN)).status_code == 200
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_passkey_sign_in_is_one_read_and_one_write_with_no_transaction_around_them(alice: User, alice_key: SoftAuthenticator) -> None:
+    """The credential's read, then the counter with the session, tokens and event in one statement:
+    a BEGIN and a COMMIT around that one statement would be two more round trips for nothing."""
+    response = assertion(alice_key, alice.email)
+    with CaptureQueriesContext(connection) as captured:
+        answer = verify(response)
+    assert answer.status_code == 200
+    assert [query["sql"].split(" ", 1)[0] for query in captured.captured_queries] == ["SELECT", "WITH"]
+    assert Passkey.objects.get(user=alice).sign_count == 1
+    assert Session.objects.filter(user=alice, method="passkey").count() == 1
+    assert SecurityEvent.objects.filter(user=alice, type="LOGIN_SUCCESS", metadata__method="passkey").count() == 1
