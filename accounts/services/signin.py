@@ -51,7 +51,7 @@ def _password_attempt(
             user=user,
             origin=origin,
             method="password",
-            device_token=device_token,
+            device_token=device_token if device else None,  # an unknown token was looked up above: not again
             device=device,
             named=named,
             resume_session_id=resume_session_id,

@@ -48,3 +48,14 @@ def test_a_refresh_rotation_writes_in_one_statement(api: APIClient, alice: User)
     assert RefreshToken.objects.filter(used_at__isnull=False).count() == 1
     assert RefreshToken.objects.filter(used_at__isnull=True).count() == 1
     assert api.post(f"{AUTH}/refresh", {"refreshToken": response.json()["refreshToken"]}, format="json").status_code == 200
+
+
+def test_a_sign_in_with_an_unknown_device_token_looks_it_up_once_and_gets_a_new_one(api: APIClient, alice: User) -> None:
+    sign_in(api, alice.email)  # the address's first attempt makes its lockout row
+    api.cookies.clear()
+    with CaptureQueriesContext(connection) as captured:
+        body = sign_in(api, alice.email, deviceToken="not-a-device-token-of-this-service")
+    lookups = [query for query in captured.captured_queries if query["sql"].startswith("SELECT") and _table(DeviceToken) in query["sql"]]
+    assert len(lookups) == 1
+    assert body["deviceToken"] != "not-a-device-token-of-this-service"
+    assert DeviceToken.objects.filter(user=alice, token_hash=token_hash(body["deviceToken"])).exists()
