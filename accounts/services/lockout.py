@@ -40,9 +40,13 @@ def lock_state(email: str) -> LockoutState:
     """The email's lockout row, locked for this transaction: concurrent attempts queue here."""
     if row := _LOCKOUT_LOCKED.first(email=email):
         return instances(row, LockoutState)[0]
-    # The address's first attempt: get_or_create settles a race for the new row.
-    state, _ = LockoutState.objects.select_for_update().get_or_create(email=email)
-    return state
+    # The address's first attempt makes its row. Of attempts racing to, one inserts and the others
+    # wait for its commit and insert nothing; then each locks the row in turn. Two statements,
+    # where get_or_create's savepoint made it four.
+    LockoutState.objects.bulk_create([LockoutState(email=email)], ignore_conflicts=True)
+    if row := _LOCKOUT_LOCKED.first(email=email):
+        return instances(row, LockoutState)[0]
+    raise LockoutState.DoesNotExist("a lockout row went between its insert and its lock")  # as get_or_create would
 
 
 def _attempt(email: str, origin: Origin, outcome: str, *, device: DeviceToken | None = None, method: str = "password") -> LoginAttempt:

@@ -201,6 +201,22 @@ def test_schema_drift_during_login_is_503_and_counts_nothing(api: APIClient, ali
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+def test_concurrent_first_attempts_at_an_address_make_one_row_and_cannot_race_past_the_lock(
+    make_user: Callable[..., User], run_concurrently: RunConcurrently
+) -> None:
+    user = make_user("first-racer@example.com")
+
+    def attack(n: int) -> int:
+        return int(APIClient().post("/api/v1/auth/login", {"email": user.email, "password": WRONG}, format="json").status_code)
+
+    statuses: list[int] = run_concurrently(attack, 20)
+    assert sorted(statuses) == [401] * 5 + [429] * 15
+    assert LockoutState.objects.filter(email=user.email).count() == 1
+    assert LoginAttempt.objects.filter(email=user.email, outcome="failure").count() == 5
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_wrong_passwords_cannot_race_past_the_lock(make_user: Callable[..., User], run_concurrently: RunConcurrently) -> None:
     user = make_user("racer@example.com")
     device_token = sign_in(APIClient(), user.email)["deviceToken"]

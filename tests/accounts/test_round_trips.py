@@ -59,3 +59,14 @@ def test_a_sign_in_with_an_unknown_device_token_looks_it_up_once_and_gets_a_new_
     assert len(lookups) == 1
     assert body["deviceToken"] != "not-a-device-token-of-this-service"
     assert DeviceToken.objects.filter(user=alice, token_hash=token_hash(body["deviceToken"])).exists()
+
+
+def test_an_addresss_first_attempt_makes_its_lockout_row_in_two_statements(api: APIClient, alice: User) -> None:
+    with CaptureQueriesContext(connection) as captured:
+        sign_in(api, alice.email)
+    kinds = [query["sql"].split(" ", 1)[0] for query in captured.captured_queries]
+    first = next(index for index, query in enumerate(captured.captured_queries) if _table(LockoutState) in query["sql"])
+    # The miss, the row, its lock: no second read and no savepoint around the insert.
+    assert kinds[first : first + 3] == ["SELECT", "INSERT", "SELECT"]
+    assert all(_table(LockoutState) in query["sql"] for query in captured.captured_queries[first : first + 3])
+    assert LockoutState.objects.filter(email=alice.email).count() == 1
