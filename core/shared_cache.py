@@ -15,17 +15,13 @@ local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return count
 """
-# The value, which no later caller gets.
+# The value, which no later caller gets, and the count at a second key when one is given (0 when
+# it has none).
 _TAKE = """
 local value = redis.call('GET', KEYS[1])
 if value then redis.call('DEL', KEYS[1]) end
-return value
-"""
-# The same, with the count at a second key (0 when it has none).
-_TAKE_AND_COUNT = """
-local value = redis.call('GET', KEYS[1])
-if value then redis.call('DEL', KEYS[1]) end
-return {value or false, tonumber(redis.call('GET', KEYS[2]) or 0)}
+local count = KEYS[2] and redis.call('GET', KEYS[2])
+return {value or false, tonumber(count or 0)}
 """
 _scripts: dict[str, Script] = {}
 
@@ -51,18 +47,19 @@ def counter_hit(key: str, timeout: int) -> int:
 
 def value_take(key: str) -> Any:
     """The value at `key`, deleted as it is read: of callers racing for it, one gets it, the others None."""
-    backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        raw = _run(backend, _TAKE, [key])
-        return None if raw is None else backend.client.decode(raw)
-    value = backend.get(key)
-    return value if value is not None and backend.delete(key) else None
+    return _taken(key, None)[0]
 
 
 def value_take_and_count(key: str, counter: str) -> tuple[Any, int]:
     """`value_take(key)` and the count of `counter_hit`'s counter at `counter`, in one round trip."""
+    return _taken(key, counter)
+
+
+def _taken(key: str, counter: str | None) -> tuple[Any, int]:
     backend = caches["default"]
     if isinstance(backend, RedisCache):
-        raw, count = _run(backend, _TAKE_AND_COUNT, [key, counter])
+        raw, count = _run(backend, _TAKE, [key] if counter is None else [key, counter])
         return (None if raw is None else backend.client.decode(raw)), int(count)
-    return value_take(key), int(backend.get(counter) or 0)
+    value = backend.get(key)
+    taken = value if value is not None and backend.delete(key) else None
+    return taken, int(backend.get(counter) or 0) if counter is not None else 0
