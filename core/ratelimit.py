@@ -15,7 +15,7 @@ from django.core.cache import cache
 
 from core import clock
 from core.errors import ApiError, ErrorCode
-from core.shared_cache import counter_hit
+from core.shared_cache import Entry, counter_hit, counter_hit_and_set
 
 logger = logging.getLogger(__name__)
 
@@ -46,15 +46,18 @@ def _window(limit: Limit, now: float) -> tuple[int, int]:
     return index, retry_after
 
 
-def hit(limit: Limit, identity: str, *, now: float | None = None) -> Decision:
-    """Count one request for `identity` and say whether it is within the limit."""
+def hit(limit: Limit, identity: str, *, now: float | None = None, then_set: Entry | None = None) -> Decision:
+    """Count one request for `identity` and say whether it is within the limit. `then_set`: a
+    value the request stores when it is allowed, sent with the count (one round trip); since the
+    caller relies on it being stored, a cache failure then refuses even where the limit fails open."""
     now = clock.timestamp() if now is None else now
     index, retry_after = _window(limit, now)
     key = _key(limit, identity, index)
+    timeout = limit.window_seconds + 1
     try:
-        count = counter_hit(key, limit.window_seconds + 1)
+        count = counter_hit(key, timeout) if then_set is None else counter_hit_and_set(key, timeout, limit=limit.limit, entry=then_set)
     except Exception as exc:
-        if limit.fail_closed:
+        if limit.fail_closed or then_set is not None:
             logger.exception("rate limit cache unavailable; refusing %s", limit.scope)
             raise ApiError(ErrorCode.SERVICE_UNAVAILABLE) from exc
         logger.exception("rate limit cache unavailable; allowing %s", limit.scope)
@@ -62,8 +65,8 @@ def hit(limit: Limit, identity: str, *, now: float | None = None) -> Decision:
     return Decision(allowed=count <= limit.limit, count=count, retry_after=retry_after)
 
 
-def enforce(limit: Limit, identity: str) -> None:
-    decision = hit(limit, identity)
+def enforce(limit: Limit, identity: str, *, then_set: Entry | None = None) -> None:
+    decision = hit(limit, identity, then_set=then_set)
     if not decision.allowed:
         raise ApiError(ErrorCode.RATE_LIMITED, retry_after=decision.retry_after)
 

@@ -2,6 +2,7 @@
 is one round trip (a server-side script, run by its hash); on other caches (development, tests
 without Redis) the same step from the cache API's calls."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import caches
@@ -9,10 +10,12 @@ from django_redis.cache import RedisCache
 from redis import Redis
 from redis.commands.core import Script
 
-# The count and, on the window's first hit, its expiry.
+# The count and, on the window's first hit, its expiry; with a second key, the value stored there
+# while the count is within the limit.
 _COUNT = """
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+if KEYS[2] and count <= tonumber(ARGV[2]) then redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4]) end
 return count
 """
 # The value, which no later caller gets, and the count at a second key when one is given (0 when
@@ -32,17 +35,41 @@ def _run(backend: RedisCache, source: str, keys: list[str], *args: Any) -> Any:
     return script(keys=[backend.client.make_key(key) for key in keys], args=list(args), client=client)
 
 
+@dataclass(frozen=True)
+class Entry:
+    """A value to store at `key` for `timeout` seconds."""
+
+    key: str
+    value: Any
+    timeout: int
+
+
 def counter_hit(key: str, timeout: int) -> int:
     """Add one to the counter at `key`, which expires `timeout` seconds after its first hit."""
+    return _counted(key, timeout, None, 0)
+
+
+def counter_hit_and_set(key: str, timeout: int, *, limit: int, entry: Entry) -> int:
+    """`counter_hit(key, timeout)`, and `entry` stored in the same round trip if the count is at
+    most `limit`: a refused caller stores nothing."""
+    return _counted(key, timeout, entry, limit)
+
+
+def _counted(key: str, timeout: int, entry: Entry | None, limit: int) -> int:
     backend = caches["default"]
     if isinstance(backend, RedisCache):
-        return int(_run(backend, _COUNT, [key], timeout))
+        if entry is None:
+            return int(_run(backend, _COUNT, [key], timeout))
+        return int(_run(backend, _COUNT, [key, entry.key], timeout, limit, backend.client.encode(entry.value), entry.timeout))
     backend.add(key, 0, timeout=timeout)
     try:
-        return int(backend.incr(key))
+        count = int(backend.incr(key))
     except ValueError:  # expired between add and incr
         backend.add(key, 1, timeout=timeout)
-        return 1
+        count = 1
+    if entry is not None and count <= limit:
+        backend.set(entry.key, entry.value, timeout=entry.timeout)
+    return count
 
 
 def value_take(key: str) -> Any:

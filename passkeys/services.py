@@ -27,7 +27,7 @@ from core.hooks import on_sessions_ended
 from core.origin import NO_ORIGIN, Origin
 from core.ratelimit import Limit
 from core.services import security_event_record
-from core.shared_cache import value_take, value_take_and_count
+from core.shared_cache import Entry, value_take, value_take_and_count
 from core.text import normalise_email
 from mail.services import mail_enqueue
 from passkeys import webauthn
@@ -75,9 +75,14 @@ def _challenge_key(challenge: str) -> str:
     return f"webauthn-challenge:{challenge}"
 
 
-def _challenge_store(challenge: str, *, purpose: str, user_id: str | None = None, email: str | None = None) -> None:
+def _challenge_entry(challenge: str, *, purpose: str, user_id: str | None = None, email: str | None = None) -> Entry:
     value = {"purpose": purpose, "userId": user_id, "email": email, "expiresAt": clock.timestamp() + CHALLENGE_TTL_SECONDS}
-    cache.set(_challenge_key(challenge), value, timeout=CHALLENGE_TTL_SECONDS)
+    return Entry(_challenge_key(challenge), value, CHALLENGE_TTL_SECONDS)
+
+
+def _challenge_store(challenge: str, *, purpose: str, user_id: str | None = None, email: str | None = None) -> None:
+    entry = _challenge_entry(challenge, purpose=purpose, user_id=user_id, email=email)
+    cache.set(entry.key, entry.value, timeout=entry.timeout)
 
 
 def _challenge_take(challenge: str, *, purpose: str) -> dict[str, Any] | None:
@@ -192,14 +197,17 @@ def _decoy_credentials(address: str) -> list[tuple[str, list[str]]]:
 
 def authentication_options(*, email: str | None, origin: Origin) -> dict[str, Any]:
     require_enabled()
-    ratelimit.enforce(OPTIONS_LIMIT, origin.ip_key)
-    allow: list[tuple[str, list[str]]] = []
     address = normalise_email(email) if email else None
-    if address:
-        # Every address gets credentials to ask for: its own, or decoys no authenticator holds.
-        real = list(Passkey.objects.filter(user__email=address, user__is_active=True).values_list("credential_id", "transports"))
-        allow = real or _decoy_credentials(address)
-    options = webauthn.authentication_options(allow=allow)
+    if not address:
+        # Discoverable credentials (any passkey of this site): the challenge is stored with the
+        # limit's count, in one round trip, and only if the limit allows it.
+        options = webauthn.authentication_options(allow=[])
+        ratelimit.enforce(OPTIONS_LIMIT, origin.ip_key, then_set=_challenge_entry(options.challenge, purpose="authenticate"))
+        return options.json
+    ratelimit.enforce(OPTIONS_LIMIT, origin.ip_key)  # before the lookup it guards
+    # Every address gets credentials to ask for: its own, or decoys no authenticator holds.
+    real = list(Passkey.objects.filter(user__email=address, user__is_active=True).values_list("credential_id", "transports"))
+    options = webauthn.authentication_options(allow=real or _decoy_credentials(address))
     # Options asked for one address only sign in that address, whichever credential answers.
     _challenge_store(options.challenge, purpose="authenticate", email=address)
     return options.json

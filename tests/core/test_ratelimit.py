@@ -8,6 +8,7 @@ from django.core.cache import cache
 from core import ratelimit
 from core.errors import ApiError, ErrorCode
 from core.ratelimit import Limit
+from core.shared_cache import Entry
 from tests.support import REPO
 
 LIMIT = Limit(scope="test", limit=3, window_seconds=60)
@@ -53,6 +54,27 @@ def test_cache_down_fails_open(settings, caplog) -> None:
     decisions = [ratelimit.hit(LIMIT, "z") for _ in range(5)]
     assert all(decision.allowed for decision in decisions)
     assert "rate limit cache unavailable" in caplog.text
+
+
+def test_a_value_sent_with_the_count_is_stored_only_while_allowed() -> None:
+    for index in range(4):
+        ratelimit.hit(LIMIT, "w", now=1000.0, then_set=Entry(f"stored-{index}", {"n": index}, 60))
+    assert [cache.get(f"stored-{index}") for index in range(4)] == [{"n": 0}, {"n": 1}, {"n": 2}, None]
+
+
+def test_cache_down_refuses_a_request_whose_value_would_be_lost(settings) -> None:
+    """A limit that fails open still refuses when the caller needs its value stored."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+        }
+    }
+    assert ratelimit.hit(LIMIT, "v").allowed
+    with pytest.raises(ApiError) as raised:
+        ratelimit.hit(LIMIT, "v", then_set=Entry("lost", 1, 60))
+    assert raised.value.code is ErrorCode.SERVICE_UNAVAILABLE
 
 
 @pytest.mark.redis

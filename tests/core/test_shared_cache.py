@@ -8,7 +8,7 @@ from django.core.cache import caches
 from django_redis.cache import RedisCache
 from pytest_django import Settings
 
-from core.shared_cache import counter_hit, value_take, value_take_and_count
+from core.shared_cache import Entry, counter_hit, counter_hit_and_set, value_take, value_take_and_count
 from tests.support import RunConcurrently
 
 LOCAL = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "shared-cache-test"}}
@@ -27,6 +27,11 @@ def _steps(settings: Settings, backend: str) -> None:
     assert value_take_and_count("another-challenge", "a-counter") == (None, 3)  # taken once; the count stays
     assert value_take_and_count("never-set", "no-counter") == (None, 0)
     assert counter_hit("a-counter", 60) == 4
+    # A value sent with a hit is stored while the count is within the limit, and not after.
+    stored = [counter_hit_and_set("b-counter", 60, limit=2, entry=Entry(f"b-{n}", {"n": n}, 30)) for n in range(3)]
+    assert stored == [1, 2, 3]
+    assert [caches["default"].get(f"b-{n}") for n in range(3)] == [{"n": 0}, {"n": 1}, None]
+    assert value_take("b-1") == {"n": 1}  # what the other steps read back
 
 
 def test_on_a_local_cache(settings: Settings) -> None:
@@ -39,12 +44,14 @@ def test_on_redis(settings: Settings) -> None:
     _steps(settings, "redis")
     client = caches["default"].client
     assert 0 < client.get_client().ttl(client.make_key("a-counter")) <= 60  # set by the first hit
+    assert 0 < client.get_client().ttl(client.make_key("b-0")) <= 30  # the entry's own timeout
 
 
 @pytest.mark.redis
 def test_on_redis_each_step_is_one_command(monkeypatch: pytest.MonkeyPatch) -> None:
     backend: Any = caches["default"]
     counter_hit("warm", 60), value_take("warm"), value_take_and_count("warm", "warm")  # the scripts load on their first use
+    counter_hit_and_set("warm-counter", 60, limit=1, entry=Entry("warm-entry", 1, 60))
     client = backend.client.get_client(write=True)
     sent: list[str] = []
     execute = client.execute_command
@@ -57,7 +64,8 @@ def test_on_redis_each_step_is_one_command(monkeypatch: pytest.MonkeyPatch) -> N
     counter_hit("one-trip", 60)
     value_take("one-trip")
     value_take_and_count("one-trip", "one-trip")
-    assert sent == ["EVALSHA", "EVALSHA", "EVALSHA"]
+    counter_hit_and_set("one-trip-counter", 60, limit=1, entry=Entry("one-trip-entry", 1, 60))
+    assert sent == ["EVALSHA", "EVALSHA", "EVALSHA", "EVALSHA"]
 
 
 @pytest.mark.redis

@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from accounts.models import Session, User
 from core import clock, ratelimit
 from core.models import SecurityEvent
+from passkeys import webauthn as passkey_webauthn
 from passkeys.models import Passkey
 from passkeys.services import FAILURE_LIMIT
 from tests.passkeys.authenticator import SoftAuthenticator
@@ -180,6 +181,45 @@ def test_options_are_rate_limited_per_ip() -> None:
     assert refused.json()["error"] == "RATE_LIMITED"
     assert refused.json()["retryAfterSec"] >= 1
     assert refused.json()["retryAfterSec"] <= 60
+
+
+def test_options_refused_by_the_limit_store_no_challenge_and_look_no_address_up(alice: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[str] = []
+    options_for = passkey_webauthn.authentication_options
+
+    def recorded(**kwargs: Any) -> passkey_webauthn.Options:
+        options = options_for(**kwargs)
+        made.append(options.challenge)
+        return options
+
+    monkeypatch.setattr(passkey_webauthn, "authentication_options", recorded)
+    codes = [APIClient().post(f"{BASE}/authenticate/options", {}, format="json").status_code for _ in range(21)]
+    assert codes == [200] * 20 + [429]
+    stored = [cache.get(f"webauthn-challenge:{challenge}") is not None for challenge in made]
+    assert stored == [True] * 20 + [False]
+    with CaptureQueriesContext(connection) as captured:
+        refused = APIClient().post(f"{BASE}/authenticate/options", {"email": alice.email}, format="json")
+    assert refused.status_code == 429
+    assert captured.captured_queries == []  # the limit comes before the address's lookup
+
+
+@pytest.mark.redis
+def test_discoverable_options_are_one_round_trip_to_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The challenge goes with the limit's count: one script, not a count and then a SET."""
+    assert APIClient().post(f"{BASE}/authenticate/options", {}, format="json").status_code == 200  # loads the script
+    client = cache.client.get_client(write=True)  # type: ignore[attr-defined]
+    sent: list[str] = []
+    execute = client.execute_command
+
+    def counted(*args: Any, **options: Any) -> Any:
+        sent.append(str(args[0]))
+        return execute(*args, **options)
+
+    monkeypatch.setattr(client, "execute_command", counted)
+    options = APIClient().post(f"{BASE}/authenticate/options", {}, format="json")
+    assert options.status_code == 200
+    assert sent == ["EVALSHA"]
+    assert cache.get(f"webauthn-challenge:{options.json()['challenge']}")["purpose"] == "authenticate"
 
 
 def test_ten_failures_block_further_failures_on_the_credential_for_five_minutes(
