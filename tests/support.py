@@ -14,6 +14,7 @@ from typing import Any, Protocol, TypeVar
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.core.cache import caches
 from pytest_django import DjangoCaptureOnCommitCallbacks
 from rest_framework.test import APIClient
 
@@ -59,6 +60,20 @@ AUTH = "/api/v1/auth"
 NEW_PASSWORD = "a different sturdy passphrase 7"
 ClientFor = Callable[..., APIClient]
 Capture = DjangoCaptureOnCommitCallbacks
+
+
+def redis_commands_sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the commands sent to the default cache's Redis from now on, in order."""
+    client = caches["default"].client.get_client(write=True)  # type: ignore[attr-defined]
+    sent: list[str] = []
+    execute = client.execute_command
+
+    def counted(*args: Any, **options: Any) -> Any:
+        sent.append(str(args[0]))
+        return execute(*args, **options)
+
+    monkeypatch.setattr(client, "execute_command", counted)
+    return sent
 
 
 def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:

@@ -1,15 +1,13 @@
 """The shared cache's atomic steps (core/shared_cache.py): one round trip each on Redis, the same
 answers from the cache API's calls elsewhere."""
 
-from typing import Any
-
 import pytest
 from django.core.cache import caches
 from django_redis.cache import RedisCache
 from pytest_django import Settings
 
 from core.shared_cache import Entry, counter_hit, counter_hit_and_set, value_take, value_take_and_count
-from tests.support import RunConcurrently
+from tests.support import RunConcurrently, redis_commands_sent
 
 LOCAL = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "shared-cache-test"}}
 
@@ -49,18 +47,9 @@ def test_on_redis(settings: Settings) -> None:
 
 @pytest.mark.redis
 def test_on_redis_each_step_is_one_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    backend: Any = caches["default"]
     counter_hit("warm", 60), value_take("warm"), value_take_and_count("warm", "warm")  # the scripts load on their first use
     counter_hit_and_set("warm-counter", 60, limit=1, entry=Entry("warm-entry", 1, 60))
-    client = backend.client.get_client(write=True)
-    sent: list[str] = []
-    execute = client.execute_command
-
-    def counted(*args: Any, **options: Any) -> Any:
-        sent.append(str(args[0]))
-        return execute(*args, **options)
-
-    monkeypatch.setattr(client, "execute_command", counted)
+    sent = redis_commands_sent(monkeypatch)
     counter_hit("one-trip", 60)
     value_take("one-trip")
     value_take_and_count("one-trip", "one-trip")

@@ -18,7 +18,7 @@ from passkeys import webauthn as passkey_webauthn
 from passkeys.models import Passkey
 from passkeys.services import FAILURE_LIMIT
 from tests.passkeys.authenticator import SoftAuthenticator
-from tests.support import PASSWORD, REPO, sign_in
+from tests.support import PASSWORD, REPO, redis_commands_sent, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -207,15 +207,7 @@ def test_options_refused_by_the_limit_store_no_challenge_and_look_no_address_up(
 def test_discoverable_options_are_one_round_trip_to_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     """The challenge goes with the limit's count: one script, not a count and then a SET."""
     assert APIClient().post(f"{BASE}/authenticate/options", {}, format="json").status_code == 200  # loads the script
-    client = cache.client.get_client(write=True)  # type: ignore[attr-defined]
-    sent: list[str] = []
-    execute = client.execute_command
-
-    def counted(*args: Any, **options: Any) -> Any:
-        sent.append(str(args[0]))
-        return execute(*args, **options)
-
-    monkeypatch.setattr(client, "execute_command", counted)
+    sent = redis_commands_sent(monkeypatch)
     options = APIClient().post(f"{BASE}/authenticate/options", {}, format="json")
     assert options.status_code == 200
     assert sent == ["EVALSHA"]
