@@ -15,7 +15,7 @@ from django.core.cache import cache
 
 from core import clock
 from core.errors import ApiError, ErrorCode
-from core.shared_cache import Entry, counter_hit, counter_hit_and_set
+from core.shared_cache import Entry, counter_hit
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +53,8 @@ def hit(limit: Limit, identity: str, *, now: float | None = None, then_set: Entr
     now = clock.timestamp() if now is None else now
     index, retry_after = _window(limit, now)
     key = _key(limit, identity, index)
-    timeout = limit.window_seconds + 1
     try:
-        count = counter_hit(key, timeout) if then_set is None else counter_hit_and_set(key, timeout, limit=limit.limit, entry=then_set)
+        count = counter_hit(key, limit.window_seconds + 1, then_set=then_set, limit=limit.limit)
     except Exception as exc:
         if limit.fail_closed or then_set is not None:
             logger.exception("rate limit cache unavailable; refusing %s", limit.scope)

@@ -44,31 +44,23 @@ class Entry:
     timeout: int
 
 
-def counter_hit(key: str, timeout: int) -> int:
-    """Add one to the counter at `key`, which expires `timeout` seconds after its first hit."""
-    return _counted(key, timeout, None, 0)
-
-
-def counter_hit_and_set(key: str, timeout: int, *, limit: int, entry: Entry) -> int:
-    """`counter_hit(key, timeout)`, and `entry` stored in the same round trip if the count is at
-    most `limit`: a refused caller stores nothing."""
-    return _counted(key, timeout, entry, limit)
-
-
-def _counted(key: str, timeout: int, entry: Entry | None, limit: int) -> int:
+def counter_hit(key: str, timeout: int, *, then_set: Entry | None = None, limit: int = 0) -> int:
+    """Add one to the counter at `key`, which expires `timeout` seconds after its first hit. With
+    `then_set`, that entry is stored in the same round trip if the count is at most `limit`: a
+    refused caller stores nothing."""
     backend = caches["default"]
     if isinstance(backend, RedisCache):
-        if entry is None:
+        if then_set is None:
             return int(_run(backend, _COUNT, [key], timeout))
-        return int(_run(backend, _COUNT, [key, entry.key], timeout, limit, backend.client.encode(entry.value), entry.timeout))
+        return int(_run(backend, _COUNT, [key, then_set.key], timeout, limit, backend.client.encode(then_set.value), then_set.timeout))
     backend.add(key, 0, timeout=timeout)
     try:
         count = int(backend.incr(key))
     except ValueError:  # expired between add and incr
         backend.add(key, 1, timeout=timeout)
         count = 1
-    if entry is not None and count <= limit:
-        backend.set(entry.key, entry.value, timeout=entry.timeout)
+    if then_set is not None and count <= limit:
+        backend.set(then_set.key, then_set.value, timeout=then_set.timeout)
     return count
 
 

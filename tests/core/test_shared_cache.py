@@ -6,7 +6,7 @@ from django.core.cache import caches
 from django_redis.cache import RedisCache
 from pytest_django import Settings
 
-from core.shared_cache import Entry, counter_hit, counter_hit_and_set, value_take, value_take_and_count
+from core.shared_cache import Entry, counter_hit, value_take, value_take_and_count
 from tests.support import RunConcurrently, redis_commands_sent
 
 LOCAL = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "shared-cache-test"}}
@@ -26,7 +26,7 @@ def _steps(settings: Settings, backend: str) -> None:
     assert value_take_and_count("never-set", "no-counter") == (None, 0)
     assert counter_hit("a-counter", 60) == 4
     # A value sent with a hit is stored while the count is within the limit, and not after.
-    stored = [counter_hit_and_set("b-counter", 60, limit=2, entry=Entry(f"b-{n}", {"n": n}, 30)) for n in range(3)]
+    stored = [counter_hit("b-counter", 60, then_set=Entry(f"b-{n}", {"n": n}, 30), limit=2) for n in range(3)]
     assert stored == [1, 2, 3]
     assert [caches["default"].get(f"b-{n}") for n in range(3)] == [{"n": 0}, {"n": 1}, None]
     assert value_take("b-1") == {"n": 1}  # what the other steps read back
@@ -48,12 +48,12 @@ def test_on_redis(settings: Settings) -> None:
 @pytest.mark.redis
 def test_on_redis_each_step_is_one_command(monkeypatch: pytest.MonkeyPatch) -> None:
     counter_hit("warm", 60), value_take("warm"), value_take_and_count("warm", "warm")  # the scripts load on their first use
-    counter_hit_and_set("warm-counter", 60, limit=1, entry=Entry("warm-entry", 1, 60))
+    counter_hit("warm-counter", 60, then_set=Entry("warm-entry", 1, 60), limit=1)
     sent = redis_commands_sent(monkeypatch)
     counter_hit("one-trip", 60)
     value_take("one-trip")
     value_take_and_count("one-trip", "one-trip")
-    counter_hit_and_set("one-trip-counter", 60, limit=1, entry=Entry("one-trip-entry", 1, 60))
+    counter_hit("one-trip-counter", 60, then_set=Entry("one-trip-entry", 1, 60), limit=1)
     assert sent == ["EVALSHA", "EVALSHA", "EVALSHA", "EVALSHA"]
 
 
