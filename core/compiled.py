@@ -58,14 +58,28 @@ class CompiledQuery:
         self._compiled[vendor] = compiled
         return compiled
 
-    def rows(self, **values: str) -> list[tuple[Any, ...]]:
+    def rows(self, along: Sequence["Write"] = (), **values: str) -> list[tuple[Any, ...]]:
+        """The query's rows; `along`: writes of the caller's transaction that go with it, on
+        PostgreSQL in the same statement (one round trip), elsewhere before it."""
         connection = connections[DEFAULT_DB_ALIAS]
         compiled = self._compiled.get(connection.vendor) or self._compile(connection.vendor)
-        if compiled.locks and connection.get_autocommit():
-            raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+        if (compiled.locks or along) and connection.get_autocommit():
+            # The writes must stand or fall with what the caller makes of the rows.
+            raise TransactionManagementError("select_for_update and writes along a read need a transaction.")
+        statement, params = compiled.sql, [values[slot] if slot else constant for slot, constant in compiled.bindings]
+        keyed: list[Write] = []
+        combined = bool(along) and connection.vendor == "postgresql" and all(write.sql for write in along)
+        if combined:
+            statement, params, keyed = _read_along(along, statement, params)
+        elif along:  # SQLite, or an instance saved through the ORM
+            write_all(*along)
         with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, [values[slot] if slot else constant for slot, constant in compiled.bindings])
+            cursor.execute(statement, params)
             fetched = cursor.fetchall()
+        if keyed:  # each row: the keys, the flag (NULL when the read found nothing), the read's row
+            fetched = [row[1:] for row in _keys_taken(fetched, keyed) if row[0] is not None]
+        if combined:
+            _written(along)
         if not compiled.converters:
             return [tuple(row) for row in fetched]
         converted = []
@@ -77,8 +91,8 @@ class CompiledQuery:
             converted.append(tuple(cells))
         return converted
 
-    def first(self, **values: str) -> tuple[Any, ...] | None:
-        found = self.rows(**values)
+    def first(self, along: Sequence["Write"] = (), **values: str) -> tuple[Any, ...] | None:
+        found = self.rows(along, **values)
         return found[0] if found else None
 
 
@@ -178,32 +192,57 @@ def row_update(model: type[models.Model], pk: Any, **values: Any) -> Write:
     return Write(statement, bound)
 
 
+def _keys_taken(rows: Sequence[Sequence[Any]], keyed: Sequence[Write]) -> list[Sequence[Any]]:
+    """The keys the database made, at the start of each row, go to their instances in the order
+    of `keyed`; the rest of each row is returned."""
+    if not keyed:
+        return list(rows)
+    if not rows:
+        raise ValueError("an INSERT returned no key")
+    cells = iter(rows[0])
+    for write in keyed:
+        for field in write.returning:
+            setattr(write.inserted, field.attname, next(cells))
+    taken = sum(len(write.returning) for write in keyed)
+    return [row[taken:] for row in rows]
+
+
 def _run(sql: str, params: Sequence[Any], keyed: Sequence[Write]) -> int:
     """One statement; the keys the database made go to their instances, in the order of `keyed`."""
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(sql, params)
         if keyed:
-            row = cursor.fetchone()
-            if row is None:
-                raise ValueError("an INSERT returned no key")
-            cells = iter(row)
-            for write in keyed:
-                for field in write.returning:
-                    setattr(write.inserted, field.attname, next(cells))
+            _keys_taken([cursor.fetchone() or ()], keyed)
         return int(cursor.rowcount)  # after the fetch: SQLite counts a RETURNING row once it is read
 
 
-def _combined(writes: Sequence[Write]) -> tuple[str, list[Any], list[Write]]:
-    """Several writes as one PostgreSQL statement, each in a data-modifying WITH (executed once,
-    whether read or not); the keys the database made are read in one row from those returning them."""
-    keyed = [write for write in writes if write.returning]
+def _with(writes: Sequence[Write]) -> tuple[list[str], str]:
+    """Each write as a data-modifying WITH part (executed once, whether read or not), and the
+    parts that return keys the database made, for one row of them (their cross product)."""
     parts = [f"w{index} AS ({write.sql})" for index, write in enumerate(writes)]
-    if keyed:
-        sources = ", ".join(f"w{index}" for index, write in enumerate(writes) if write.returning)
-        statement = f"WITH {', '.join(parts)} SELECT * FROM {sources}"  # noqa: S608 - Django's own SQL; values are bound
-    else:  # the last write is the statement itself
-        statement = f"WITH {', '.join(parts[:-1])} {writes[-1].sql}"
-    return statement, [value for write in writes for value in write.params], keyed
+    return parts, ", ".join(f"w{index}" for index, write in enumerate(writes) if write.returning)
+
+
+def _combined(writes: Sequence[Write]) -> tuple[str, list[Any], list[Write]]:
+    """Several writes as one PostgreSQL statement; the keys the database made come in one row."""
+    parts, sources = _with(writes)
+    # Without keys to read back, the last write is the statement itself.
+    statement = f"WITH {', '.join(parts)} SELECT * FROM {sources}" if sources else f"WITH {', '.join(parts[:-1])} {writes[-1].sql}"  # noqa: S608 - Django's own SQL; values are bound
+    return statement, [value for write in writes for value in write.params], [write for write in writes if write.returning]
+
+
+def _read_along(writes: Sequence[Write], read: str, params: list[Any]) -> tuple[str, list[Any], list[Write]]:
+    """The writes and a read as one PostgreSQL statement. The read sees the snapshot the writes
+    start from, not their rows. With keys made, each row is the keys, a flag and the read's row
+    (a LEFT JOIN: the keys come back even when the read finds nothing; the flag is NULL then)."""
+    parts, sources = _with(writes)
+    if sources:
+        parts.append(f"r AS ({read})")
+        statement = f"WITH {', '.join(parts)} SELECT * FROM (SELECT * FROM {sources}) k LEFT JOIN (SELECT true, r.* FROM r) r ON true"  # noqa: S608 - as above
+    else:
+        statement = f"WITH {', '.join(parts)} {read}"
+    keyed = [write for write in writes if write.returning]
+    return statement, [value for write in writes for value in write.params] + params, keyed
 
 
 def write_all(*writes: Write) -> None:
@@ -225,7 +264,12 @@ def write_all(*writes: Write) -> None:
         else:
             for write in statements:
                 _run(write.sql, write.params, [write] if write.returning else [])
-    for write in statements:
+    _written(statements)
+
+
+def _written(writes: Sequence[Write]) -> None:
+    """The inserted instances are saved now, as the ORM marks them after a save."""
+    for write in writes:
         if write.inserted is not None:
             write.inserted._state.adding = False
             write.inserted._state.db = DEFAULT_DB_ALIAS

@@ -17,7 +17,7 @@ def _event(type: str, user_id: str | None, origin: Origin, metadata: dict[str, A
     return SecurityEvent(type=type, user_id=user_id, ip_address=origin.ip, user_agent=origin.user_agent, metadata=metadata or {})
 
 
-def _logged(type: str, user_id: str | None) -> None:
+def security_event_logged(*, type: str, user_id: str | None) -> None:
     # The log line names the event and the user id only; metadata stays in the database.
     logger.info("security event %s user=%s", type, user_id or "-")
 
@@ -26,8 +26,7 @@ def security_event_write(
     *, type: str, user_id: str | None = None, origin: Origin = NO_ORIGIN, metadata: dict[str, Any] | None = None
 ) -> Write:
     """One security event's row, for the act it records to write with its own (core/compiled.py);
-    logged as it is handed over."""
-    _logged(type, user_id)
+    the act logs it with `security_event_logged` once it has been written."""
     return row_insert(_event(type, user_id, origin, metadata))
 
 
@@ -44,7 +43,7 @@ def security_event_record(
     this after their own transaction has rolled back, so the row survives it (DESIGN.md rule 5)."""
     event = _event(type, user_id, origin, metadata)
     write_all(*along, row_insert(event))
-    _logged(type, user_id)
+    security_event_logged(type=type, user_id=user_id)
     return event
 
 

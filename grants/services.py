@@ -14,11 +14,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from core.compiled import Write, row_insert
+from core.compiled import row_insert
 from core.errors import ApiError, ErrorCode
 from core.origin import Origin
 from core.rls import acting_as
-from core.services import security_event_record, security_event_write
+from core.services import security_event_logged, security_event_record, security_event_write
 from grants import crypto
 from grants.models import DecryptAudit, DecryptAuditBatch, Grant
 from vault.services import master_key_delegate
@@ -60,18 +60,20 @@ def grant_issue(
         raise ApiError(ErrorCode.GRANT_NOT_CONFIGURED)  # before anything is read from the vault
     grant = Grant(user=actor, mission_id=mission_id, tables=tables, record_count=len(record_ids))
     grant.expires_at = grant.issued_at + ttl_clamped(ttl_ms)
+    # The grant and its event go with the fetch's audit row and the vault's read: one statement.
+    event = security_event_write(
+        type="GRANT_ISSUED", user_id=actor.id, origin=origin, metadata={"grantId": grant.id, "missionId": mission_id}
+    )
 
-    def issue(master_key: bytes) -> tuple[IssuedGrant, list[Write]]:
-        # The grant and its event go with the fetch's audit row: they commit together, in one statement.
+    def issue(master_key: bytes) -> IssuedGrant:
         mission_key = crypto.derive_mission_key(master_key=master_key, mission_id=mission_id, tables=tables, record_ids=record_ids)
         wrapped = base64.b64encode(crypto.wrap_for_ai(public_key, mission_key)).decode()
-        event = security_event_write(
-            type="GRANT_ISSUED", user_id=actor.id, origin=origin, metadata={"grantId": grant.id, "missionId": mission_id}
-        )
-        return IssuedGrant(grant=grant, wrapped_key=wrapped, tables=tables, record_ids=record_ids), [row_insert(grant), event]
+        return IssuedGrant(grant=grant, wrapped_key=wrapped, tables=tables, record_ids=record_ids)
 
     context = {"purpose": "mission_grant", "grantId": grant.id, "missionId": mission_id}
-    return master_key_delegate(actor=actor, origin=origin, context=context, use=issue)
+    issued = master_key_delegate(actor=actor, origin=origin, context=context, along=[row_insert(grant), event], use=issue)
+    security_event_logged(type="GRANT_ISSUED", user_id=actor.id)
+    return issued
 
 
 def grant_revoke(*, actor: User, grant_id: str, origin: Origin) -> Grant:

@@ -25,37 +25,46 @@ from vault.models import Vault, VaultAudit
 RECOVERY_CIPHERTEXT_BYTES = crypto.MASTER_KEY_BYTES + 16  # AES-GCM: key + tag
 
 
-def _audit_row(user_id: str, action: str, origin: Origin, status: int, context: dict[str, Any] | None, along: Sequence[Write] = ()) -> None:
-    """Inside a transaction already acting as the user; `along` goes in the same statement."""
+def _audit_write(user_id: str, action: str, origin: Origin, status: int, context: dict[str, Any] | None) -> Write:
     audit = VaultAudit(
         user_id=user_id, action=action, ip_address=origin.ip, user_agent=origin.user_agent, context=context or {}, status=status
     )
-    write_all(*along, row_insert(audit))
+    return row_insert(audit)
 
 
 def audited[T](
     user_id: str,
     origin: Origin,
     action: str,
-    work: Callable[[], T],
+    work: Callable[[Sequence[Write]], T],
     *,
     failure_action: str | None = None,
     context: dict[str, Any] | None = None,
     along: Sequence[Write] = (),
 ) -> T:
     """Run `work` acting as the user; audit success inside its transaction and failure after
-    the rollback, with the status the caller will see. `along`: writes `work` leaves for the
-    success's audit row to take with it (one statement on PostgreSQL)."""
+    the rollback, with the status the caller will see. `work` is handed the success's writes
+    (`along`, then its audit row) and sends them: with its read of the vault (one statement on
+    PostgreSQL), or after its own work (`_written_after`)."""
     try:
         with acting_as(user_id):
-            result = work()
-            _audit_row(user_id, action, origin, 200, context, along)
-            return result
+            return work([*along, _audit_write(user_id, action, origin, 200, context)])
     except Exception as exc:
         error = classify(exc)
         with acting_as(user_id):  # the failed transaction is gone; this one only holds the audit row
-            _audit_row(user_id, failure_action or action, origin, error.status, (context or {}) | {"error": error.code.name})
+            write_all(_audit_write(user_id, failure_action or action, origin, error.status, (context or {}) | {"error": error.code.name}))
         raise
+
+
+def _written_after[T](work: Callable[[], T]) -> Callable[[Sequence[Write]], T]:
+    """For `audited`: a `work` that reads no vault first sends the audit's writes once it is done."""
+
+    def run(writes: Sequence[Write]) -> T:
+        result = work()
+        write_all(*writes)
+        return result
+
+    return run
 
 
 @dataclass(frozen=True)
@@ -96,8 +105,9 @@ def _set_server_wrap(vault: Vault, master_key: bytes) -> None:
 _VAULT_OF = CompiledQuery(lambda user: Vault.objects.filter(user_id=user).values_list(*field_names(Vault)), "user")
 
 
-def _vault_of(actor: User) -> Vault | None:
-    row = _VAULT_OF.first(user=actor.id)
+def _vault_of(actor: User, along: Sequence[Write]) -> Vault | None:
+    """The actor's vault, read with `along` (the audit's writes) in one statement."""
+    row = _VAULT_OF.first(along, user=actor.id)
     return instances(row, Vault)[0] if row else None
 
 
@@ -132,8 +142,8 @@ def vault_status(*, actor: User) -> dict[str, Any]:
 
 
 def vault_key_fetch(*, actor: User, origin: Origin) -> KeyAnswer:
-    def work() -> KeyAnswer:
-        vault = _vault_of(actor)
+    def work(writes: Sequence[Write]) -> KeyAnswer:
+        vault = _vault_of(actor, writes)
         if vault is None:
             raise ApiError(ErrorCode.VAULT_NOT_INITIALISED)
         return _answer(vault)
@@ -141,26 +151,24 @@ def vault_key_fetch(*, actor: User, origin: Origin) -> KeyAnswer:
     return audited(actor.id, origin, VaultAudit.Action.FETCH, work, failure_action=VaultAudit.Action.FAILED_FETCH)
 
 
-def master_key_delegate[T](*, actor: User, origin: Origin, context: dict[str, Any], use: Callable[[bytes], tuple[T, Sequence[Write]]]) -> T:
-    """Hand the raw master key to `use` (deriving a mission key), audited as a fetch: `use`
-    returns its result and its writes, which go with the fetch's audit row, in one transaction
-    and on PostgreSQL in one statement, or nothing does and the failure is audited.
+def master_key_delegate[T](*, actor: User, origin: Origin, context: dict[str, Any], along: Sequence[Write], use: Callable[[bytes], T]) -> T:
+    """Hand the raw master key to `use` (deriving a mission key), audited as a fetch: `along`
+    (the writes of the act, which must not depend on the key) goes with the fetch's audit row
+    and the vault's read, in one transaction and on PostgreSQL in one statement; if the fetch or
+    `use` fails, none of it stays and the failure is audited.
     Zero-knowledge vaults have no server wrap, so they cannot delegate (ZK_ACTIVE)."""
-    writes: list[Write] = []
 
-    def work() -> T:
-        vault = _vault_of(actor)
+    def work(writes: Sequence[Write]) -> T:
+        vault = _vault_of(actor, writes)
         if vault is None:
             raise ApiError(ErrorCode.VAULT_NOT_INITIALISED)
         wrapped = vault.server_wrap()
         if vault.zero_knowledge or wrapped is None:
             raise ApiError(ErrorCode.ZK_ACTIVE)
-        result, own = use(crypto.unwrap_master_key(wrapped, user_id=actor.id, format_version=vault.format_version))
-        writes.extend(own)
-        return result
+        return use(crypto.unwrap_master_key(wrapped, user_id=actor.id, format_version=vault.format_version))
 
     return audited(
-        actor.id, origin, VaultAudit.Action.FETCH, work, failure_action=VaultAudit.Action.FAILED_FETCH, context=context, along=writes
+        actor.id, origin, VaultAudit.Action.FETCH, work, failure_action=VaultAudit.Action.FAILED_FETCH, context=context, along=along
     )
 
 
@@ -168,8 +176,8 @@ def master_key_delegate[T](*, actor: User, origin: Origin, context: dict[str, An
 def vault_init(*, actor: User, origin: Origin) -> KeyAnswer:
     """Idempotent and race-safe: concurrent first calls create one key and all return it."""
 
-    def work() -> KeyAnswer:
-        vault = _vault_of(actor)
+    def work(writes: Sequence[Write]) -> KeyAnswer:
+        vault = _vault_of(actor, writes)
         if vault is None:
             try:
                 with transaction.atomic():
@@ -198,7 +206,7 @@ def vault_rotate(*, actor: User, session_id: str | None, origin: Origin) -> KeyA
         vault.save()
         return _answer(vault)
 
-    return audited(actor.id, origin, VaultAudit.Action.ROTATE, work)
+    return audited(actor.id, origin, VaultAudit.Action.ROTATE, _written_after(work))
 
 
 def _decode(value: str, field: str, length: int) -> bytes:
@@ -222,7 +230,7 @@ def recovery_wrap_set(*, actor: User, wrapped_mk: str, iv: str, origin: Origin) 
         vault.recovery_set_at = timezone.now()
         vault.save()
 
-    audited(actor.id, origin, VaultAudit.Action.RECOVERY_SET, work)
+    audited(actor.id, origin, VaultAudit.Action.RECOVERY_SET, _written_after(work))
 
 
 def recovery_wrap_clear(*, actor: User, origin: Origin) -> None:
@@ -233,7 +241,7 @@ def recovery_wrap_clear(*, actor: User, origin: Origin) -> None:
         vault.recovery_wrapped_mk = vault.recovery_iv = vault.recovery_format_version = vault.recovery_set_at = None
         vault.save()
 
-    audited(actor.id, origin, VaultAudit.Action.RECOVERY_CLEAR, work)
+    audited(actor.id, origin, VaultAudit.Action.RECOVERY_CLEAR, _written_after(work))
 
 
 def zero_knowledge_enable(*, actor: User, origin: Origin) -> None:
@@ -245,7 +253,7 @@ def zero_knowledge_enable(*, actor: User, origin: Origin) -> None:
         vault.wrapped_mk = vault.mk_iv = vault.kek_id = None  # from now on only the user can unwrap
         vault.save()
 
-    audited(actor.id, origin, VaultAudit.Action.ZK_ENABLE, work)
+    audited(actor.id, origin, VaultAudit.Action.ZK_ENABLE, _written_after(work))
 
 
 def zero_knowledge_disable(*, actor: User, master_key: str, session_id: str | None, origin: Origin) -> None:
@@ -259,7 +267,7 @@ def zero_knowledge_disable(*, actor: User, master_key: str, session_id: str | No
         vault.zero_knowledge = False
         vault.save()
 
-    audited(actor.id, origin, VaultAudit.Action.ZK_DISABLE, work)
+    audited(actor.id, origin, VaultAudit.Action.ZK_DISABLE, _written_after(work))
 
 
 # --- KEK rotation -------------------------------------------------------------------------------

@@ -203,3 +203,40 @@ def test_a_key_set_by_hand_where_the_database_makes_one_is_inserted_as_save_inse
     with pytest.raises(IntegrityError), transaction.atomic():
         insert_row(SecurityEvent(id=made.pk + 1000, type="CLASH", user_id=alice.id))
     assert not SecurityEvent.objects.filter(type="CLASH").exists()
+
+
+ID_BY_EMAIL = CompiledQuery(lambda email: User.objects.filter(email=email).values_list("id"), "email")
+
+
+@pytest.mark.parametrize("keyed", [True, False], ids=["writes-with-keys-made", "writes-without"])
+def test_writes_along_a_read_are_one_statement_and_written_whether_it_finds_a_row_or_not(
+    alice: User, django_assert_num_queries: Any, keyed: bool
+) -> None:
+    for email, found in ((alice.email, [(alice.id,)]), ("nobody@example.com", [])):
+        event = SecurityEvent(type=f"ALONG {email}", user_id=alice.id)
+        along = [row_update(User, alice.pk, name=f"Read {email}"), *([row_insert(event)] if keyed else [])]
+        with transaction.atomic(), django_assert_num_queries(1 if connection.vendor == "postgresql" else 1 + len(along)):
+            assert ID_BY_EMAIL.rows(along, email=email) == found
+        assert User.objects.get(pk=alice.pk).name == f"Read {email}"
+        if keyed:
+            assert isinstance(event.pk, int) and not event._state.adding
+            assert SecurityEvent.objects.get(pk=event.pk).type == f"ALONG {email}"
+
+
+def test_a_read_with_writes_along_converts_its_values_as_without(alice: User) -> None:
+    security_event_record(type="COMPILED_TEST", user_id=alice.id, metadata={"nested": {"n": 1}})
+    compiled = CompiledQuery(
+        lambda user, kind: SecurityEvent.objects.filter(user_id=user, type=kind).values_list("metadata", "created_at"), "user", "kind"
+    )
+    alone = compiled.rows(user=alice.id, kind="COMPILED_TEST")
+    with transaction.atomic():
+        along = compiled.rows([row_insert(SecurityEvent(type="ALONG", user_id=alice.id))], user=alice.id, kind="COMPILED_TEST")
+    assert along == alone and along[0][0] == {"nested": {"n": 1}} and along[0][1].tzinfo is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writes_along_a_read_outside_a_transaction_are_refused_unsent(alice: User) -> None:
+    """What the caller makes of the rows (a refusal, say) must be able to undo the writes."""
+    with pytest.raises(TransactionManagementError):
+        ID_BY_EMAIL.rows([row_insert(SecurityEvent(type="NEVER", user_id=alice.id))], email=alice.email)
+    assert not SecurityEvent.objects.filter(type="NEVER").exists()

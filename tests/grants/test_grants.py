@@ -7,10 +7,12 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from core.compiled import Write, row_insert
+from core.compiled import row_insert
 from core.models import SecurityEvent
 from core.origin import NO_ORIGIN
 from core.rls import acting_as
@@ -311,42 +313,60 @@ def test_a_weak_ai_key_is_refused_at_startup(tmp_path) -> None:
 
 
 def test_what_a_delegation_writes_commits_with_its_fetch_audit_or_not_at_all(alice: User, alice_api: APIClient) -> None:
-    def issue_then_fail(master_key: bytes) -> tuple[bytes, list[Write]]:
+    def issue_then_fail(master_key: bytes) -> bytes:
         security_event_record(type="DELEGATION_HALFWAY", user_id=alice.id)
         raise IntegrityError("the grant could not be stored")
 
+    along = [security_event_write(type="DELEGATION_ALONG", user_id=alice.id)]
     with pytest.raises(IntegrityError):
-        master_key_delegate(actor=alice, origin=NO_ORIGIN, context={"purpose": "mission_grant"}, use=issue_then_fail)
-    assert not SecurityEvent.objects.filter(type="DELEGATION_HALFWAY").exists()  # rolled back with the fetch
+        master_key_delegate(actor=alice, origin=NO_ORIGIN, context={"purpose": "mission_grant"}, along=along, use=issue_then_fail)
+    # Rolled back with the fetch: what `use` wrote, and what went with the vault's read.
+    assert not SecurityEvent.objects.filter(type__in=["DELEGATION_HALFWAY", "DELEGATION_ALONG"]).exists()
     with acting_as(alice.id):
         actions = list(VaultAudit.objects.filter(user=alice).order_by("created_at", "id").values_list("action", "status"))
     assert actions[-1] == (VaultAudit.Action.FAILED_FETCH, 503)
     assert VaultAudit.Action.FETCH not in [action for action, _ in actions[1:]]  # the init's audit row is first
 
-    # The writes it hands back go with the audit row: one of them refused, none is kept.
+    # The writes that go with the audit row: one of them refused, none is kept. A clashing event
+    # is saved through the ORM before the read; a clashing grant rides in the read's statement.
     taken = SecurityEvent.objects.create(type="ALREADY_THERE", user_id=alice.id)
-
-    def issue_with_a_refused_write(master_key: bytes) -> tuple[bytes, list[Write]]:
-        return master_key, [
-            security_event_write(type="DELEGATION_WRITTEN", user_id=alice.id),
-            row_insert(SecurityEvent(pk=taken.pk, type="CLASH")),
-        ]
-
-    with pytest.raises(IntegrityError):
-        master_key_delegate(actor=alice, origin=NO_ORIGIN, context={"purpose": "mission_grant"}, use=issue_with_a_refused_write)
-    assert not SecurityEvent.objects.filter(type__in=["DELEGATION_WRITTEN", "CLASH"]).exists()
     with acting_as(alice.id):
-        latest_failure = VaultAudit.objects.filter(user=alice).order_by("-created_at", "-id").values_list("action", flat=True)[0]
-    assert latest_failure == VaultAudit.Action.FAILED_FETCH
+        held = Grant.objects.create(user=alice, mission_id="m", tables=["notes"], record_count=1, expires_at=timezone.now())
+    for clash in (
+        row_insert(SecurityEvent(pk=taken.pk, type="CLASH")),
+        row_insert(Grant(id=held.id, user=alice, mission_id="clash", tables=[], record_count=0, expires_at=timezone.now())),
+    ):
+        along = [security_event_write(type="DELEGATION_WRITTEN", user_id=alice.id), clash]
+        with pytest.raises(IntegrityError):
+            master_key_delegate(actor=alice, origin=NO_ORIGIN, context={"purpose": "mission_grant"}, along=along, use=bytes)
+        assert not SecurityEvent.objects.filter(type__in=["DELEGATION_WRITTEN", "CLASH"]).exists()
+        with acting_as(alice.id):
+            latest_failure = VaultAudit.objects.filter(user=alice).order_by("-created_at", "-id").values_list("action", flat=True)[0]
+            assert not Grant.objects.filter(mission_id="clash").exists()
+        assert latest_failure == VaultAudit.Action.FAILED_FETCH
 
     keys = master_key_delegate(
         actor=alice,
         origin=NO_ORIGIN,
         context={"purpose": "mission_grant"},
-        use=lambda key: (key, [security_event_write(type="DELEGATED", user_id=alice.id)]),
+        along=[security_event_write(type="DELEGATED", user_id=alice.id)],
+        use=bytes,
     )
     assert len(keys) == 32
     assert SecurityEvent.objects.filter(type="DELEGATED", user_id=alice.id).count() == 1
     with acting_as(alice.id):
         latest = VaultAudit.objects.filter(user=alice).order_by("-created_at", "-id").values_list("action", flat=True)[0]
     assert latest == VaultAudit.Action.FETCH
+
+
+@pytest.mark.postgres
+def test_a_grant_reads_the_vault_and_writes_its_rows_in_one_statement(alice: User, alice_api: APIClient, configured: None) -> None:
+    with CaptureQueriesContext(connection) as captured:
+        assert issue(alice_api).status_code == 200
+    touching = [query["sql"] for query in captured.captured_queries if '"vault_' in query["sql"] or '"grants_' in query["sql"]]
+    assert len(touching) == 1
+    for part in ('INSERT INTO "grants_grant"', 'INSERT INTO "core_securityevent"', 'INSERT INTO "vault_vaultaudit"', 'FROM "vault_vault"'):
+        assert part in touching[0]
+    assert SecurityEvent.objects.filter(type="GRANT_ISSUED", user=alice).count() == 1
+    with acting_as(alice.id):
+        assert Grant.objects.filter(user=alice, mission_id="mission-1").count() == 1

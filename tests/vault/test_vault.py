@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import SigningKey, TwoFactor, User
@@ -301,3 +302,14 @@ def test_concurrent_first_inits_create_one_key(make_user, run_concurrently: RunC
     assert len({r.json()["masterKey"] for r in answers}) == 1
     with acting_as(user.id):
         assert Vault.objects.count() == 1
+
+
+@pytest.mark.postgres
+def test_a_key_fetch_reads_the_vault_and_writes_its_audit_row_in_one_statement(alice: User, alice_api: APIClient) -> None:
+    alice_api.post("/api/v1/me/encryption-vault/init")
+    with CaptureQueriesContext(connection) as captured:
+        assert alice_api.get("/api/v1/me/encryption-vault/key").status_code == 200
+    vault_statements = [query["sql"] for query in captured.captured_queries if '"vault_' in query["sql"]]
+    assert len(vault_statements) == 1
+    assert 'INSERT INTO "vault_vaultaudit"' in vault_statements[0] and 'FROM "vault_vault"' in vault_statements[0]
+    assert audit_actions(alice)[-1] == VaultAudit.Action.FETCH
