@@ -195,8 +195,6 @@ def row_update(model: type[models.Model], pk: Any, **values: Any) -> Write:
 def _keys_taken(rows: Sequence[Sequence[Any]], keyed: Sequence[Write]) -> list[Sequence[Any]]:
     """The keys the database made, at the start of each row, go to their instances in the order
     of `keyed`; the rest of each row is returned."""
-    if not keyed:
-        return list(rows)
     if not rows:
         raise ValueError("an INSERT returned no key")
     cells = iter(rows[0])
@@ -212,7 +210,8 @@ def _run(sql: str, params: Sequence[Any], keyed: Sequence[Write]) -> int:
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(sql, params)
         if keyed:
-            _keys_taken([cursor.fetchone() or ()], keyed)
+            row = cursor.fetchone()
+            _keys_taken([row] if row else [], keyed)
         return int(cursor.rowcount)  # after the fetch: SQLite counts a RETURNING row once it is read
 
 
