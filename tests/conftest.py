@@ -4,7 +4,9 @@ charlie is a stranger."""
 import base64
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from rest_framework.test import APIClient
 
 from accounts import jwt
 from accounts.models import DeviceToken, EmailToken, RefreshToken, SigningKey, TwoFactor, User
+from core import ratelimit
 from core.rls import acting_as
 from mail.models import OutboxMessage
 from tests.notify import NotifyStub
@@ -56,6 +59,15 @@ def _empty_cache() -> Iterator[None]:
     jwt.clear_key_cache()  # keys made by an earlier test were rolled back with its transaction
     yield
     cache.clear()
+
+
+@pytest.fixture
+def one_rate_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Holds the rate limits' clock at the first second of the current hour. The limits count in
+    fixed windows, and a test that counts up to one in real time now and then crosses into a fresh
+    window and sees a request too many let through; every window the limits use divides an hour."""
+    start = time.time() // 3600 * 3600 + 1
+    monkeypatch.setattr(ratelimit, "clock", SimpleNamespace(timestamp=lambda: start))
 
 
 @pytest.fixture

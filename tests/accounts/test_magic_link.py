@@ -71,6 +71,7 @@ def test_magic_link_verifies_the_address_and_still_asks_for_the_second_factor(
     assert verify(APIClient(), handoff.json()["twoFactorToken"], code=totp.code_at(secret, steps.now)).status_code == 200
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_magic_link_is_silent_for_unknown_addresses_and_throttled(
     api: APIClient, alice: User, notify: NotifyStub, django_capture_on_commit_callbacks
 ) -> None:

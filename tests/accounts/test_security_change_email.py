@@ -11,6 +11,7 @@ pytestmark = pytest.mark.django_db
 CHANGE = "/api/v1/auth/change-email"
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_attack_change_email_mail_bomb_to_one_address_is_throttled(
     alice: User, bob: User, client_for, django_capture_on_commit_callbacks
 ) -> None:
@@ -21,6 +22,7 @@ def test_attack_change_email_mail_bomb_to_one_address_is_throttled(
     assert EmailToken.objects.filter(new_email="victim@example.com").count() == 3
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_attack_change_email_probes_registered_addresses_without_limit(alice: User, client_for, make_user) -> None:
     for n in range(3):
         make_user(f"known{n}@example.com")

@@ -32,6 +32,7 @@ def magic_link_sign_in(notify: NotifyStub, email: str) -> Any:
     return APIClient(REMOTE_ADDR=OWNER_IP).post(f"{AUTH}/magic-link/verify", {"token": token}, format="json")
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_attack_a_stranger_cannot_close_every_door(alice: User, client_for, notify: NotifyStub, django_capture_on_commit_callbacks) -> None:
     key = SoftAuthenticator()
     register(client_for(alice), key)
@@ -54,6 +55,7 @@ def test_attack_a_stranger_cannot_close_every_door(alice: User, client_for, noti
     assert passkey_verify(assertion(key), owner).json()["user"]["id"] == alice.id  # discoverable sign-in
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_attack_strangers_on_many_addresses_cannot_starve_the_owner_of_a_magic_link(
     alice: User, notify: NotifyStub, django_capture_on_commit_callbacks
 ) -> None:

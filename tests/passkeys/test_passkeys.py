@@ -174,6 +174,7 @@ def test_malformed_and_cancelled_responses(alice: User, alice_key: SoftAuthentic
         assert cancelled.json()["error"] == "PASSKEY_CANCELLED"
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_options_are_rate_limited_per_ip() -> None:
     codes = [APIClient().post(f"{BASE}/authenticate/options", {}, format="json").status_code for _ in range(21)]
     assert codes == [200] * 20 + [429]
@@ -183,6 +184,7 @@ def test_options_are_rate_limited_per_ip() -> None:
     assert refused.json()["retryAfterSec"] <= 60
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_options_refused_by_the_limit_store_no_challenge_and_look_no_address_up(alice: User, monkeypatch: pytest.MonkeyPatch) -> None:
     made: list[str] = []
     options_for = passkey_webauthn.authentication_options

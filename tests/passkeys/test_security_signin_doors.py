@@ -22,6 +22,7 @@ def garbage_against(authenticator: SoftAuthenticator, count: int) -> list[int]:
     return [verify(authenticator.sign_with_other_key(assertion(authenticator))).status_code for _ in range(count)]
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_attack_garbage_assertions_do_not_block_the_owners_passkey(alice: User, client_for) -> None:
     owner = SoftAuthenticator()
     register(client_for(alice), owner)

@@ -83,6 +83,7 @@ def test_attack_space_bound_api_key_outlives_the_space(team) -> None:
 
 
 # --- #11: invitation mail is throttled --------------------------------------------------------------
+@pytest.mark.usefixtures("one_rate_window")
 def test_attack_invitation_mail_bomb_to_one_address_is_throttled(team, django_capture_on_commit_callbacks) -> None:
     statuses = []
     with django_capture_on_commit_callbacks(execute=False):
@@ -94,6 +95,7 @@ def test_attack_invitation_mail_bomb_to_one_address_is_throttled(team, django_ca
     assert invite(team, "other@example.com").status_code == 201
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_attack_invitation_flood_from_one_space_is_throttled(team, django_capture_on_commit_callbacks) -> None:
     with django_capture_on_commit_callbacks(execute=False):
         statuses = [invite(team, f"p{n}@example.com").status_code for n in range(21)]
