@@ -109,7 +109,7 @@ class Session(models.Model):
     """A sign-in. Its id is the `sid` claim of every access token issued for it."""
 
     id = models.CharField(primary_key=True, max_length=36, default=new_id, editable=False)
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions", db_index=False)
     created_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
@@ -190,7 +190,7 @@ class LoginAttempt(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     # Set when the attempt presented a valid device token: it then counts against that device only.
-    device_token = models.ForeignKey(DeviceToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="attempts")
+    device_token = models.ForeignKey(DeviceToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="attempts", db_index=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -226,7 +226,7 @@ class EmailToken(models.Model):
         CHANGE_EMAIL = "change_email"
         MAGIC_LINK = "magic_link"
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_tokens")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_tokens", db_index=False)
     purpose = models.CharField(max_length=32, choices=Purpose.choices)
     token_hash = models.CharField(max_length=64, unique=True)
     new_email = models.EmailField(max_length=254, blank=True, default="")

@@ -27,7 +27,9 @@ class AppendOnlyModel(models.Model):
 
 class SecurityEvent(AppendOnlyModel):
     # The user is nulled, not the row deleted, when an account goes: the trail outlives it.
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="security_events")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="security_events", db_index=False
+    )
     type = models.CharField(max_length=64)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True, default="")

@@ -10,7 +10,7 @@ class Grant(models.Model):
     """A registry entry for an issued mission grant: never the MDK, never the wrapped key."""
 
     id = models.CharField(primary_key=True, max_length=36, default=new_id, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="grants")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="grants", db_index=False)
     mission_id = models.CharField(max_length=200)
     tables = models.JSONField(default=list)
     record_count = models.PositiveIntegerField()
@@ -38,7 +38,7 @@ class DecryptAudit(AppendOnlyModel):
 
     Status = DecryptStatus
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DB_CASCADE, related_name="decrypt_audit")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DB_CASCADE, related_name="decrypt_audit", db_index=False)
     mission_id = models.CharField(max_length=200)
     iteration_id = models.CharField(max_length=200)
     table_name = models.CharField(max_length=100)
@@ -58,7 +58,7 @@ class DecryptAudit(AppendOnlyModel):
 class DecryptAuditBatch(models.Model):
     """One row per written batch: a retried batch finds its id taken and writes nothing twice."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     batch_id = models.CharField(max_length=100)
     written = models.PositiveIntegerField()
     created_at = models.DateTimeField(default=timezone.now)

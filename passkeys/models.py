@@ -13,7 +13,7 @@ class Passkey(models.Model):
         MULTI_DEVICE = "multi_device"
 
     id = models.CharField(primary_key=True, max_length=36, default=new_id, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="passkeys")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="passkeys", db_index=False)
     credential_id = models.CharField(max_length=1400, unique=True)  # base64url of up to 1023 bytes
     public_key = models.BinaryField()
     sign_count = models.BigIntegerField(default=0)

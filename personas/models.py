@@ -40,7 +40,7 @@ class Persona(models.Model):
 
 
 class PersonaAction(models.Model):
-    persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="actions")
+    persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="actions", db_index=False)
     tick_id = models.CharField(max_length=100)
     position = models.PositiveIntegerField()  # the index in the reported list: with tick and tool, the replay key
     tool_name = models.CharField(max_length=100)
@@ -61,7 +61,7 @@ class PersonaAction(models.Model):
 
 
 class PersonaFeedback(models.Model):
-    persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="feedback")
+    persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="feedback", db_index=False)
     tick_id = models.CharField(max_length=100)
     module = models.CharField(max_length=64)
     rating = models.PositiveSmallIntegerField()

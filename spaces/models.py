@@ -59,8 +59,8 @@ class Space(models.Model):
 class Membership(models.Model):
     # Text, like every id other services store: the old service's member ids are kept as they are.
     id = models.CharField(primary_key=True, max_length=36, default=new_id, editable=False)
-    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="memberships", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", db_index=False)
     role = models.CharField(max_length=16, choices=MemberRole.choices)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -107,7 +107,7 @@ class ApiKey(models.Model):
     """`sk_live_` + 64 hex, shown once; stored as SHA-256 with an 8-hex prefix for recognition."""
 
     id = models.CharField(primary_key=True, max_length=36, default=new_id, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys", db_index=False)
     space = models.ForeignKey(Space, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=8)

@@ -74,7 +74,7 @@ class VaultAudit(AppendOnlyModel):
         ZK_ENABLE = "zk_enable"
         ZK_DISABLE = "zk_disable"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DB_CASCADE, related_name="vault_audit")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DB_CASCADE, related_name="vault_audit", db_index=False)
     action = models.CharField(max_length=32, choices=Action.choices)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True, default="")
