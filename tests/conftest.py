@@ -6,7 +6,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ from rest_framework.test import APIClient
 
 from accounts import jwt
 from accounts.models import DeviceToken, EmailToken, RefreshToken, SigningKey, TwoFactor, User
-from core import ratelimit
+from core import clock
 from core.rls import acting_as
 from mail.models import OutboxMessage
 from tests.notify import NotifyStub
@@ -63,11 +62,12 @@ def _empty_cache() -> Iterator[None]:
 
 @pytest.fixture
 def one_rate_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Holds the rate limits' clock at the first second of the current hour. The limits count in
-    fixed windows, and a test that counts up to one in real time now and then crosses into a fresh
-    window and sees a request too many let through; every window the limits use divides an hour."""
+    """Holds the services' clock (core/clock.py) at the first second of the current hour. The rate
+    limits count in fixed windows, and a test that counts up to one in real time now and then
+    crosses into a fresh window and sees a request too many let through; every window the limits
+    use divides an hour. A test may still move the clock on from there."""
     start = time.time() // 3600 * 3600 + 1
-    monkeypatch.setattr(ratelimit, "clock", SimpleNamespace(timestamp=lambda: start))
+    monkeypatch.setattr(clock, "timestamp", lambda: start)
 
 
 @pytest.fixture

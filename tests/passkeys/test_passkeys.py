@@ -216,6 +216,7 @@ def test_discoverable_options_are_one_round_trip_to_the_cache(monkeypatch: pytes
     assert cache.get(f"webauthn-challenge:{options.json()['challenge']}")["purpose"] == "authenticate"
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_ten_failures_block_further_failures_on_the_credential_for_five_minutes(
     alice: User, alice_key: SoftAuthenticator, monkeypatch
 ) -> None:
@@ -235,6 +236,7 @@ def test_ten_failures_block_further_failures_on_the_credential_for_five_minutes(
     assert ratelimit.hit(FAILURE_LIMIT, credential_id, now=later).count == 1  # the success emptied the bucket
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_a_sign_in_clears_the_failures_before_it_and_leaves_an_empty_count_alone(
     alice: User, alice_key: SoftAuthenticator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
