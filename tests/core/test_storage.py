@@ -1,12 +1,10 @@
 """How PostgreSQL stores the hot tables (core/storage.py, applied by the apps' migrations)."""
 
-from pathlib import Path
-
 import pytest
 from django.apps import apps
 from django.db import connection
 
-from tests.support import REPO
+from tests.core.test_layout import APPS
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -33,21 +31,15 @@ def test_the_hot_tables_carry_no_pattern_indexes() -> None:
 
 
 def test_sessions_and_refresh_tokens_leave_room_for_updates_in_place() -> None:
-    updated = ["accounts_session", "accounts_refreshtoken"]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT relname, reloptions FROM pg_class WHERE relname = ANY (%s)", [updated])
+        cursor.execute("SELECT relname, reloptions FROM pg_class WHERE relname = ANY (%s)", [["accounts_session", "accounts_refreshtoken"]])
         options = dict(cursor.fetchall())
-    assert options == {table: ["fillfactor=80"] for table in updated}
+    assert options == {"accounts_session": ["fillfactor=80"], "accounts_refreshtoken": ["fillfactor=80"]}
 
 
 def _our_tables() -> list[str]:
     """The tables of this project's models (not Django's own, nor a library's)."""
-    return [
-        model._meta.db_table
-        for config in apps.get_app_configs()
-        if Path(config.path).is_relative_to(REPO) and not Path(config.path).is_relative_to(REPO / ".venv")
-        for model in config.get_models()
-    ]
+    return [model._meta.db_table for label in APPS for model in apps.get_app_config(label).get_models()]
 
 
 def test_no_index_of_ours_only_repeats_the_start_of_another() -> None:
