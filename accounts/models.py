@@ -212,6 +212,10 @@ class LockoutState(models.Model):
     cleared_at = models.DateTimeField(null=True, blank=True)
     locked_at = models.DateTimeField(null=True, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
+    # The account of the address, if it has one: a join, no column and no constraint (the row is
+    # made for addresses without an account too, and outlives one), so that a sign-in reads both
+    # in one statement.
+    user = models.ForeignObject(User, on_delete=models.DO_NOTHING, from_fields=["email"], to_fields=["email"], null=True, related_name="+")
 
     def __str__(self) -> str:
         return self.email

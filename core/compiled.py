@@ -274,6 +274,23 @@ def _written(writes: Sequence[Write]) -> None:
             write.inserted._state.db = DEFAULT_DB_ALIAS
 
 
+def row_insert_or_lock(instance: models.Model) -> None:
+    """INSERT a new row or, where one with its key exists, lock that row for the transaction (as
+    `SELECT … FOR UPDATE` does) and change nothing: one statement, where a locking read that
+    missed, the INSERT and the read again were three. Callers with one key queue on the row: one
+    inserts, the others wait for its commit, then lock it in turn. Nothing is read back: a
+    statement after this one sees the row as the lock's last holder left it."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.get_autocommit():
+        raise TransactionManagementError("a row lock needs a transaction.")
+    write = row_insert(instance)
+    if not write.sql or write.returning:
+        raise ValueError(f"{type(instance)._meta.label}: only a row whose key the caller gives, with no save signal receiver")
+    key = connection.ops.quote_name(cast(str, type(instance)._meta.pk.column))
+    # DO UPDATE locks the row it meets (FOR UPDATE, since it names the key); WHERE false writes nothing.
+    _run(f"{write.sql} ON CONFLICT ({key}) DO UPDATE SET {key} = EXCLUDED.{key} WHERE false", write.params, [])
+
+
 def insert_row[M: models.Model](instance: M) -> M:
     """Save a new instance, as `save(force_insert=True)` does, with the INSERT built once."""
     write_all(row_insert(instance))

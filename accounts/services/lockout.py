@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import DeviceToken, LockoutState, LoginAttempt, User
 from accounts.services.email_links import reset_link_mail
-from core.compiled import CompiledQuery, Write, field_names, insert_row, instances, row_insert, row_update
+from core.compiled import CompiledQuery, Write, field_names, insert_row, instances, row_insert, row_insert_or_lock, row_update
 from core.errors import ApiError, ErrorCode
 from core.origin import Origin
 from core.secrets import token_hash
@@ -30,9 +30,14 @@ def email_fingerprint(email: str) -> str:
     return token_hash(f"email:{email}")[:16]
 
 
-# Every credential attempt starts here (core/compiled.py).
+# A credential attempt without its account at hand starts here (core/compiled.py).
 _LOCKOUT_LOCKED = CompiledQuery(
     lambda email: LockoutState.objects.select_for_update().filter(email=email).values_list(*field_names(LockoutState)), "email"
+)
+# A password sign-in reads the row with the address's account, once the row is locked.
+_LOCKOUT_WITH_ACCOUNT = CompiledQuery(
+    lambda email: LockoutState.objects.filter(email=email).values_list(*field_names(LockoutState), *field_names(User, "user__")),
+    "email",
 )
 
 
@@ -40,13 +45,26 @@ def lock_state(email: str) -> LockoutState:
     """The email's lockout row, locked for this transaction: concurrent attempts queue here."""
     if row := _LOCKOUT_LOCKED.first(email=email):
         return instances(row, LockoutState)[0]
-    # The address's first attempt makes its row. Of attempts racing to, one inserts and the others
-    # wait for its commit and insert nothing; then each locks the row in turn. Two statements,
-    # where get_or_create's savepoint made it four.
-    LockoutState.objects.bulk_create([LockoutState(email=email)], ignore_conflicts=True)
-    if row := _LOCKOUT_LOCKED.first(email=email):
-        return instances(row, LockoutState)[0]
-    raise LockoutState.DoesNotExist("a lockout row went between its insert and its lock")  # as get_or_create would
+    # The address's first attempt makes its row; of attempts racing to, one inserts, the others
+    # wait for its commit and lock the row in turn.
+    row_insert_or_lock(LockoutState(email=email))
+    return instances(_lockout_row(_LOCKOUT_LOCKED.first(email=email)), LockoutState)[0]
+
+
+def lock_state_with_account(email: str) -> tuple[LockoutState, User | None]:
+    """The email's lockout row, locked for this transaction (made by the address's first
+    attempt), and the address's account if it has one: two statements, first attempt or not. The
+    read comes after the lock, in a snapshot of its own, so an attempt that queued behind a
+    password reset checks the new password, not the one read before it waited."""
+    row_insert_or_lock(LockoutState(email=email))
+    state, account = instances(_lockout_row(_LOCKOUT_WITH_ACCOUNT.first(email=email)), LockoutState, User)
+    return state, account if account.pk is not None else None
+
+
+def _lockout_row[R](row: R | None) -> R:
+    if row is None:  # the row is ours until the commit: no one can have removed it
+        raise LockoutState.DoesNotExist("a lockout row went between its insert and its lock")
+    return row
 
 
 def _attempt(email: str, origin: Origin, outcome: str, *, device: DeviceToken | None = None, method: str = "password") -> LoginAttempt:

@@ -3,28 +3,17 @@
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from accounts.models import User
-from accounts.services.lockout import blocked_by_lock, failure_register, lock_state, service_error_record, success_writes
+from accounts.services.lockout import blocked_by_lock, failure_register, lock_state_with_account, service_error_record, success_writes
 from accounts.services.passwords import password_matches
 from accounts.services.tokens import UNNAMED, Device, SignIn, device_token_valid, sign_in_complete
 from accounts.services.two_factor import two_factor_challenge_start
 from core import ratelimit
-from core.compiled import CompiledQuery, field_names, instances
 from core.errors import ApiError, ErrorCode
 from core.origin import Origin
 from core.ratelimit import Limit
 from core.text import normalise_email
 
 LOGIN_LIMIT = Limit("login", 30, 60, fail_closed=True)
-
-
-# Every password sign-in asks this (core/compiled.py).
-_USER_BY_EMAIL = CompiledQuery(lambda email: User.objects.filter(email=email).values_list(*field_names(User)), "email")
-
-
-def _user_by_email(email: str) -> User | None:
-    row = _USER_BY_EMAIL.first(email=email)
-    return instances(row, User)[0] if row else None
 
 
 def _password_attempt(
@@ -34,8 +23,7 @@ def _password_attempt(
     so the attempt, lock and events it wrote commit with the transaction."""
     now = timezone.now()
     with transaction.atomic():
-        state = lock_state(email)
-        user = _user_by_email(email)
+        state, user = lock_state_with_account(email)
         device = device_token_valid(device_token, user)
         if blocked := blocked_by_lock(state, device, origin, now, method="password"):
             return blocked

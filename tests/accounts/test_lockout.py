@@ -2,17 +2,19 @@
 against a user who has signed in from this device before."""
 
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.db.models import F
 from rest_framework.test import APIClient
 
 from accounts.models import DeviceToken, LockoutState, LoginAttempt, User
+from accounts.services.lockout import lock_state
 from core import clock
 from core.models import SecurityEvent
 from tests.support import PASSWORD, RunConcurrently, sign_in
@@ -230,3 +232,39 @@ def test_concurrent_wrong_passwords_cannot_race_past_the_lock(make_user: Callabl
     assert SecurityEvent.objects.filter(type="ACCOUNT_LOCKED", user=user).count() == 1
     assert login(APIClient(), user.email, PASSWORD).status_code == 429
     assert login(APIClient(), user.email, PASSWORD, deviceToken=device_token).status_code == 200
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_attempt_queued_behind_a_password_reset_checks_the_new_password(make_user: Callable[..., User]) -> None:
+    """The sign-in reads the account after it holds the address's row, not in the statement that
+    waited for it: a reset commits its password while the attempt waits, and the old one fails."""
+    user = make_user("queued@example.com")
+    assert login(APIClient(), user.email, PASSWORD).status_code == 200  # the address's row exists
+    statuses: list[int] = []
+
+    def attempt_with_the_old_password() -> None:
+        try:
+            statuses.append(login(APIClient(), user.email, PASSWORD).status_code)
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():  # as a reset does: the row locked, the password changed, then the commit
+        lock_state(user.email)
+        user.set_password("a brand new passphrase 7")
+        user.save(update_fields=["password"])
+        waiter = threading.Thread(target=attempt_with_the_old_password)
+        waiter.start()
+        deadline = time.monotonic() + 10
+        with connection.cursor() as cursor:
+            while time.monotonic() < deadline:
+                cursor.execute("SELECT pg_stat_clear_snapshot()")  # a transaction sees one snapshot of the activity else
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
+                if cursor.fetchone()[0]:
+                    break
+                time.sleep(0.01)
+            else:
+                pytest.fail("the attempt never queued on the address's row")
+    waiter.join(timeout=10)
+    assert statuses == [401]
+    assert login(APIClient(), user.email, "a brand new passphrase 7").status_code == 200

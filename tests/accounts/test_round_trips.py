@@ -17,7 +17,14 @@ pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
 def _writes(captured: CaptureQueriesContext) -> list[str]:
-    return [query["sql"] for query in captured.captured_queries if query["sql"].split(" ", 1)[0] in {"INSERT", "UPDATE", "WITH"}]
+    """The statements that write, but the lockout row's lock (an INSERT that, once the row is
+    there, only locks it)."""
+    return [
+        query["sql"]
+        for query in captured.captured_queries
+        if query["sql"].split(" ", 1)[0] in {"INSERT", "UPDATE", "WITH"}
+        and not query["sql"].startswith(f"INSERT INTO {_table(LockoutState)}")
+    ]
 
 
 def _table(model: Any) -> str:
@@ -61,12 +68,17 @@ def test_a_sign_in_with_an_unknown_device_token_looks_it_up_once_and_gets_a_new_
     assert DeviceToken.objects.filter(user=alice, token_hash=token_hash(body["deviceToken"])).exists()
 
 
-def test_an_addresss_first_attempt_makes_its_lockout_row_in_two_statements(api: APIClient, alice: User) -> None:
-    with CaptureQueriesContext(connection) as captured:
-        sign_in(api, alice.email)
-    kinds = [query["sql"].split(" ", 1)[0] for query in captured.captured_queries]
-    first = next(index for index, query in enumerate(captured.captured_queries) if _table(LockoutState) in query["sql"])
-    # The miss, the row, its lock: no second read and no savepoint around the insert.
-    assert kinds[first : first + 3] == ["SELECT", "INSERT", "SELECT"]
-    assert all(_table(LockoutState) in query["sql"] for query in captured.captured_queries[first : first + 3])
+def test_every_password_attempt_takes_its_lockout_row_and_account_in_two_statements(api: APIClient, alice: User) -> None:
+    for attempt in ("the address's first, which makes the row", "a later one"):
+        with CaptureQueriesContext(connection) as captured:
+            sign_in(api, alice.email)
+        statements = [query["sql"] for query in captured.captured_queries]
+        first = next(index for index, sql in enumerate(statements) if _table(LockoutState) in sql)
+        lock, read = statements[first : first + 2]
+        # The insert that locks (no read that misses before it, no read again after), then the
+        # row with its account: no other read of the account.
+        assert lock.startswith(f"INSERT INTO {_table(LockoutState)}") and "ON CONFLICT" in lock, attempt
+        assert read.startswith("SELECT") and _table(User) in read, attempt
+        assert [sql for sql in statements if _table(User) in sql and sql.startswith("SELECT")] == [read], attempt
     assert LockoutState.objects.filter(email=alice.email).count() == 1
+    assert LoginAttempt.objects.filter(email=alice.email, outcome=LoginAttempt.Outcome.SUCCESS).count() == 2

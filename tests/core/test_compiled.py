@@ -10,9 +10,9 @@ from django.db.models import signals
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
-from accounts.models import Session, User
+from accounts.models import LockoutState, Session, User
 from accounts.services.tokens import session_start
-from core.compiled import CompiledQuery, field_names, insert_row, instances, row_insert, row_update, write_all
+from core.compiled import CompiledQuery, field_names, insert_row, instances, row_insert, row_insert_or_lock, row_update, write_all
 from core.models import SecurityEvent
 from core.origin import NO_ORIGIN
 from core.services import security_event_record
@@ -79,6 +79,24 @@ def test_a_locking_read_outside_a_transaction_is_refused_as_the_orm_refuses_it(a
         locking.rows(email=alice.email)
     with transaction.atomic():
         assert locking.rows(email=alice.email) == [(alice.id,)]
+
+
+@pytest.mark.django_db(transaction=True)  # a test's own transaction would hide the autocommit
+def test_row_insert_or_lock_makes_a_missing_row_and_leaves_a_present_one_as_it_is(alice: User) -> None:
+    with pytest.raises(TransactionManagementError):
+        row_insert_or_lock(LockoutState(email="new@example.com"))  # a lock outside a transaction would end at once
+    assert not LockoutState.objects.filter(email="new@example.com").exists()
+    until = timezone.now() + timedelta(minutes=30)
+    LockoutState.objects.create(email=alice.email, locked_until=until)
+    with transaction.atomic():
+        row_insert_or_lock(LockoutState(email="new@example.com"))
+        row_insert_or_lock(LockoutState(email=alice.email))  # present: locked, not overwritten
+    assert list(LockoutState.objects.order_by("email").values_list("email", "locked_until")) == [
+        (alice.email, until),
+        ("new@example.com", None),
+    ]
+    with pytest.raises(ValueError, match="only a row whose key the caller gives"), transaction.atomic():
+        row_insert_or_lock(SecurityEvent(type="X"))  # its key is the database's to make
 
 
 def test_insert_row_saves_what_create_saves_and_sets_the_generated_key(alice: User) -> None:
