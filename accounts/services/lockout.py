@@ -45,10 +45,7 @@ def lock_state(email: str) -> LockoutState:
     """The email's lockout row, locked for this transaction: concurrent attempts queue here."""
     if row := _LOCKOUT_LOCKED.first(email=email):
         return instances(row, LockoutState)[0]
-    # The address's first attempt makes its row; of attempts racing to, one inserts, the others
-    # wait for its commit and lock the row in turn.
-    row_insert_or_lock(LockoutState(email=email))
-    return instances(_lockout_row(_LOCKOUT_LOCKED.first(email=email)), LockoutState)[0]
+    return lock_state_with_account(email)[0]  # the address's first attempt: the sign-in's way makes the row
 
 
 def lock_state_with_account(email: str) -> tuple[LockoutState, User | None]:
@@ -56,15 +53,13 @@ def lock_state_with_account(email: str) -> tuple[LockoutState, User | None]:
     attempt), and the address's account if it has one: two statements, first attempt or not. The
     read comes after the lock, in a snapshot of its own, so an attempt that queued behind a
     password reset checks the new password, not the one read before it waited."""
+    # Of attempts racing to make the row, one inserts, the others wait for its commit and lock it in turn.
     row_insert_or_lock(LockoutState(email=email))
-    state, account = instances(_lockout_row(_LOCKOUT_WITH_ACCOUNT.first(email=email)), LockoutState, User)
-    return state, account if account.pk is not None else None
-
-
-def _lockout_row[R](row: R | None) -> R:
+    row = _LOCKOUT_WITH_ACCOUNT.first(email=email)
     if row is None:  # the row is ours until the commit: no one can have removed it
         raise LockoutState.DoesNotExist("a lockout row went between its insert and its lock")
-    return row
+    state, account = instances(row, LockoutState, User)
+    return state, account if account.pk is not None else None
 
 
 def _attempt(email: str, origin: Origin, outcome: str, *, device: DeviceToken | None = None, method: str = "password") -> LoginAttempt:
