@@ -11,7 +11,10 @@ builds model instances the way the ORM's iterator does (`Model.from_db`).
 Slots take strings only (our ids and hashes): a slot's marker must pass the field's own
 preparation unchanged. `row_insert` and `row_update` do the same for the rows a sign-in, a token
 rotation or a vault access writes: the statement is Django's, built once; the values are prepared
-by their fields on every call; `write_all` sends the writes of one act together.
+by their fields on every call; `write_all` sends the writes of one act together. Where an act's
+writes follow from what its own statement finds (a refresh token's rotation), `columns`,
+`row_insert_select` and `instances_of` help build that statement from the models' names and read
+its rows back as the ORM would.
 """
 
 import functools
@@ -80,16 +83,7 @@ class CompiledQuery:
             fetched = [row[1:] for row in _keys_taken(fetched, keyed) if row[0] is not None]
         if combined:
             _written(along)
-        if not compiled.converters:
-            return [tuple(row) for row in fetched]
-        converted = []
-        for row in fetched:
-            cells = list(row)
-            for position, (functions, expression) in compiled.converters.items():
-                for function in functions:
-                    cells[position] = function(cells[position], expression, connection)
-            converted.append(tuple(cells))
-        return converted
+        return _converted(fetched, compiled.converters, connection)
 
     def first(self, along: Sequence["Write"] = (), **values: str) -> tuple[Any, ...] | None:
         found = self.rows(along, **values)
@@ -101,6 +95,46 @@ def field_names(model: type[models.Model], via: str = "") -> tuple[str, ...]:
     """The columns `instances` expects of `model`, in the model's own order; `via` is the lookup
     path from the queried model ("user__")."""
     return tuple(f"{via}{field.attname}" for field in model._meta.concrete_fields)
+
+
+def columns(model: type[models.Model], alias: str) -> str:
+    """`field_names(model)` as the SQL of a hand-built statement: each column under `alias`."""
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    return ", ".join(f"{alias}.{quote(cast(str, field.column))}" for field in model._meta.concrete_fields)
+
+
+def instances_of(statement: str, params: Sequence[Any], *kinds: type[models.Model]) -> list[list[Any]]:
+    """Run a hand-built statement whose rows hold each kind's `columns` in turn: per row, the
+    model instances, every value through its field's converters as the ORM reads it."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        fetched = cursor.fetchall()
+    return [instances(row, *kinds) for row in _converted(fetched, _field_converters(kinds, connection.vendor), connection)]
+
+
+@functools.cache
+def _field_converters(kinds: tuple[type[models.Model], ...], vendor: str) -> dict[int, tuple[list[Any], Any]]:
+    """By position in a row of `kinds`' columns, as a compiler's `get_converters` gives them."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    cols = [field.get_col(field.model._meta.db_table) for kind in kinds for field in kind._meta.concrete_fields]
+    found = {
+        position: (connection.ops.get_db_converters(col) + col.get_db_converters(connection), col) for position, col in enumerate(cols)
+    }
+    return {position: converters for position, converters in found.items() if converters[0]}
+
+
+def _converted(fetched: Sequence[Sequence[Any]], converters: dict[int, tuple[list[Any], Any]], connection: Any) -> list[tuple[Any, ...]]:
+    if not converters:
+        return [tuple(row) for row in fetched]
+    converted = []
+    for row in fetched:
+        cells = list(row)
+        for position, (functions, expression) in converters.items():
+            for function in functions:
+                cells[position] = function(cells[position], expression, connection)
+        converted.append(tuple(cells))
+    return converted
 
 
 def instances(row: Sequence[Any], *kinds: type[models.Model]) -> list[Any]:
@@ -170,9 +204,28 @@ def row_insert(instance: models.Model) -> Write:
     # A model with a signal receiver, or a key set by hand where the database makes one: the ORM's save.
     if _has_receivers(type(instance)) or any(getattr(instance, field.attname) is not None for field in insert.returning):
         return Write("", [], instance)
+    return Write(insert.sql, _insert_values(insert, instance), instance, tuple(insert.returning))
+
+
+def _insert_values(insert: _Insert, instance: models.Model, *but: str) -> list[Any]:
     connection = connections[DEFAULT_DB_ALIAS]
-    values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in insert.fields]
-    return Write(insert.sql, values, instance, tuple(insert.returning))
+    return [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in insert.fields if field.name not in but]
+
+
+def row_insert_select(instance: models.Model, source: str, **taken: str) -> Write:
+    """`row_insert(instance)` once for each row of `source`, a part of the same statement's WITH
+    (INSERT … SELECT … FROM source): each field named in `taken` gets that column of the row, a
+    value the statement only learns as it runs; the others are the instance's, prepared as
+    `row_insert` prepares them. No key comes back."""
+    model = type(instance)
+    insert = _insert_for(model)
+    if _has_receivers(model) or any(getattr(instance, field.attname) is not None for field in insert.returning):
+        raise ValueError(f"{model._meta.label}: only a row whose key the database makes, with no save signal receiver")
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    names = ", ".join(quote(cast(str, field.column)) for field in insert.fields)
+    selected = ", ".join(f"{source}.{quote(taken[field.name])}" if field.name in taken else "%s" for field in insert.fields)
+    statement = f"INSERT INTO {quote(model._meta.db_table)} ({names}) SELECT {selected} FROM {source}"  # noqa: S608 - names from the model; values are bound
+    return Write(statement, _insert_values(insert, instance, *taken))
 
 
 def row_update(model: type[models.Model], pk: Any, **values: Any) -> Write:

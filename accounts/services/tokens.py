@@ -1,16 +1,29 @@
 """Sessions, token pairs and the end of every sign-in that hands out tokens."""
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.utils import timezone
 
 from accounts import jwt
 from accounts.models import DeviceToken, RefreshToken, Session, User
-from core.compiled import CompiledQuery, Write, field_names, insert_row, instances, row_insert, row_update, write_all
+from core.compiled import (
+    CompiledQuery,
+    Write,
+    columns,
+    field_names,
+    insert_row,
+    instances,
+    instances_of,
+    row_insert,
+    row_insert_select,
+    row_update,
+    write_all,
+)
 from core.errors import ApiError, ErrorCode
 from core.hooks import sessions_ended
 from core.origin import Origin
@@ -48,11 +61,14 @@ def _access_claims(user: User, session: Session) -> dict[str, Any]:
     }
 
 
+def _pair(session: Session, raw_refresh: str) -> TokenPair:
+    return TokenPair(jwt.encode_access_token(_access_claims(session.user, session)), raw_refresh, session)
+
+
 def _token_pair(session: Session) -> tuple[TokenPair, RefreshToken]:
     """A fresh token pair for a live session, and the refresh token's row, not yet written."""
     raw = new_token()
-    pair = TokenPair(jwt.encode_access_token(_access_claims(session.user, session)), raw, session)
-    return pair, RefreshToken(session=session, token_hash=token_hash(raw))
+    return _pair(session, raw), RefreshToken(session=session, token_hash=token_hash(raw))
 
 
 @dataclass(frozen=True)
@@ -182,11 +198,66 @@ def _refresh_token_locked(digest: str) -> RefreshToken | None:
     return refresh
 
 
+@functools.cache  # built on first use; only PostgreSQL runs it
+def _rotation_parts() -> tuple[str, str]:
+    """The rotation as one PostgreSQL statement, but its successor's INSERT: the SQL before it and
+    after it. The token's UPDATE is the check: it marks the token used only while it is unused,
+    its session live and its user active, and its RETURNING feeds the session's touch, the
+    successor's INSERT and the read of the session with its user. UPDATE … FROM locks only the
+    token's row, as `FOR UPDATE OF self` does; a second use waiting on that lock re-checks
+    `used_at IS NULL` on the row the first committed, finds nothing and changes nothing."""
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+
+    def column(model: type[models.Model], name: str) -> str:
+        field = cast("models.Field[Any, Any]", model._meta.get_field(name))
+        return quote(cast(str, field.column))
+
+    token, session, user = (quote(model._meta.db_table) for model in (RefreshToken, Session, User))
+    used_at, session_key, user_key = column(RefreshToken, "used_at"), column(Session, "id"), column(User, "id")
+    head = (
+        f"WITH used AS (UPDATE {token} SET {used_at} = %s FROM {session} s, {user} u"  # noqa: S608 - names from the models; values are bound
+        f" WHERE {token}.{column(RefreshToken, 'token_hash')} = %s AND {token}.{used_at} IS NULL"
+        f" AND s.{session_key} = {token}.{column(RefreshToken, 'session')}"
+        f" AND s.{column(Session, 'revoked_at')} IS NULL AND s.{column(Session, 'expires_at')} > %s"
+        f" AND u.{user_key} = s.{column(Session, 'user')} AND u.{column(User, 'is_active')}"
+        f" RETURNING {token}.{column(RefreshToken, 'session')} AS session_id),"
+        f" touched AS (UPDATE {session} SET {column(Session, 'last_seen_at')} = %s, {column(Session, 'expires_at')} = %s"
+        f" FROM used WHERE {session}.{session_key} = used.session_id RETURNING {session}.*),"
+        " successor AS ("
+    )
+    tail = (
+        f") SELECT {columns(Session, 'touched')}, {columns(User, 'u')}"  # noqa: S608 - as above
+        f" FROM touched JOIN {user} u ON u.{user_key} = touched.{column(Session, 'user')}"
+    )
+    return head, tail
+
+
+def _token_rotated(digest: str, now: datetime) -> TokenPair | None:
+    """The whole rotation of a live, unused refresh token in one statement: one round trip where
+    the locked read, its writes, the BEGIN and the COMMIT were four. None when the token is not
+    one to rotate (unknown, used, its session over, its user inactive): nothing is written then,
+    and the locked transaction tells which it is. PostgreSQL only."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    head, tail = _rotation_parts()
+    raw = new_token()
+    successor = row_insert_select(RefreshToken(token_hash=token_hash(raw), created_at=now), "used", session="session_id")
+    stamp = RefreshToken._meta.get_field("used_at").get_db_prep_save(now, connection)
+    expires = Session._meta.get_field("expires_at").get_db_prep_save(now + SESSION_LIFETIME, connection)
+    found = instances_of(f"{head}{successor.sql}{tail}", [stamp, digest, stamp, stamp, expires, *successor.params], Session, User)
+    if not found:
+        return None
+    [(session, session.user)] = found
+    return _pair(session, raw)
+
+
 def token_refresh(*, refresh_token: str, origin: Origin) -> TokenPair:
     now = timezone.now()
+    digest = token_hash(refresh_token)
+    if connections[DEFAULT_DB_ALIAS].vendor == "postgresql" and (rotated := _token_rotated(digest, now)):
+        return rotated
     reused_session: Session | None = None
     with transaction.atomic():
-        row = _refresh_token_locked(token_hash(refresh_token))
+        row = _refresh_token_locked(digest)
         if row is None or row.session.revoked_at is not None or not row.session.user.is_active:
             # The platform's client tells a network error by words in the message: none here.
             raise ApiError(ErrorCode.TOKEN_INVALID, "Invalid refresh token", status=401)

@@ -44,16 +44,32 @@ def test_a_password_sign_in_writes_its_rows_in_one_statement(api: APIClient, ali
     assert SecurityEvent.objects.filter(user_id=alice.id, type="LOGIN_SUCCESS").count() == 2
 
 
-def test_a_refresh_rotation_writes_in_one_statement(api: APIClient, alice: User) -> None:
-    token = sign_in(api, alice.email)["refreshToken"]
-    with CaptureQueriesContext(connection) as captured:
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_rotation_is_one_statement_outside_any_transaction(make_user: Any) -> None:
+    """The check, the token's use, the session's touch, the successor and the read back: one
+    round trip, with no BEGIN and COMMIT around it (a transaction block would show here)."""
+    user = make_user("rotating@example.com")
+    api = APIClient()
+    token = sign_in(api, user.email)["refreshToken"]
+    sent: list[tuple[str, bool]] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        sent.append((sql, connection.in_atomic_block))
+        return execute(sql, params, many, context)
+
+    session = Session.objects.get(user=user)
+    with connection.execute_wrapper(record):
         response = api.post(f"{AUTH}/refresh", {"refreshToken": token}, format="json")
     assert response.status_code == 200
-    [statement] = _writes(captured)
-    for model in (RefreshToken, Session):
+    [(statement, in_transaction)] = sent
+    assert not in_transaction
+    for model in (RefreshToken, Session, User):
         assert _table(model) in statement
-    assert RefreshToken.objects.filter(used_at__isnull=False).count() == 1
-    assert RefreshToken.objects.filter(used_at__isnull=True).count() == 1
+    used = RefreshToken.objects.get(token_hash=token_hash(token))
+    successor = RefreshToken.objects.get(token_hash=token_hash(response.json()["refreshToken"]))
+    assert used.used_at is not None and successor.used_at is None and successor.session_id == session.id
+    touched = Session.objects.get(pk=session.pk)
+    assert touched.last_seen_at == used.used_at and touched.expires_at > session.expires_at
     assert api.post(f"{AUTH}/refresh", {"refreshToken": response.json()["refreshToken"]}, format="json").status_code == 200
 
 

@@ -12,7 +12,19 @@ from django.utils import timezone
 
 from accounts.models import LockoutState, Session, User
 from accounts.services.tokens import session_start
-from core.compiled import CompiledQuery, field_names, insert_row, instances, row_insert, row_insert_or_lock, row_update, write_all
+from core.compiled import (
+    CompiledQuery,
+    columns,
+    field_names,
+    insert_row,
+    instances,
+    instances_of,
+    row_insert,
+    row_insert_or_lock,
+    row_insert_select,
+    row_update,
+    write_all,
+)
 from core.models import SecurityEvent
 from core.origin import NO_ORIGIN
 from core.services import security_event_record
@@ -64,6 +76,38 @@ def test_instances_equal_what_the_orm_loads_and_save_as_loaded_rows(alice: User)
     session.save(update_fields=["device_name"])  # an UPDATE of the loaded row, not a second INSERT
     assert Session.objects.filter(user=alice).count() == 1
     assert Session.objects.get(pk=started.id).device_name == "renamed"
+
+
+def test_a_hand_built_statement_reads_instances_as_the_orm_loads_them(alice: User) -> None:
+    event = security_event_record(type="COMPILED_TEST", user_id=alice.id, metadata={"nested": {"n": 1}})
+    events, users = (connection.ops.quote_name(model._meta.db_table) for model in (SecurityEvent, User))
+    statement = (
+        f"SELECT {columns(SecurityEvent, 'e')}, {columns(User, 'u')} FROM {events} e JOIN {users} u ON u.id = e.user_id WHERE e.id = %s"  # noqa: S608 - the models' names
+    )
+    [[read, user]] = instances_of(statement, [event.pk], SecurityEvent, User)
+    loaded = SecurityEvent.objects.select_related("user").get(pk=event.pk)
+    assert [getattr(read, name) for name in field_names(SecurityEvent)] == [getattr(loaded, name) for name in field_names(SecurityEvent)]
+    assert [getattr(user, name) for name in field_names(User)] == [getattr(loaded.user, name) for name in field_names(User)]
+    assert read.metadata == {"nested": {"n": 1}} and read.created_at.tzinfo is not None  # through the fields' converters
+    assert instances_of(statement, [event.pk + 1], SecurityEvent, User) == []
+
+
+def test_row_insert_select_inserts_once_for_each_row_of_its_source(make_user: Callable[..., User]) -> None:
+    ada, bea = make_user("ada@example.com"), make_user("bea@example.com")
+    make_user("cid@example.com")
+    write = row_insert_select(SecurityEvent(type="FROM_SOURCE", metadata={"n": 1}), "chosen", user="id")
+    users = connection.ops.quote_name(User._meta.db_table)
+    statement = f"WITH chosen AS (SELECT id FROM {users} WHERE email IN (%s, %s)) {write.sql}"  # noqa: S608 - the model's name
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [ada.email, bea.email, *write.params])
+    made = SecurityEvent.objects.filter(type="FROM_SOURCE")
+    assert sorted(made.values_list("user_id", flat=True)) == sorted([ada.id, bea.id])
+    assert [event.metadata for event in made] == [{"n": 1}, {"n": 1}]
+
+
+def test_row_insert_select_refuses_a_key_set_by_hand(alice: User) -> None:
+    with pytest.raises(ValueError, match="key the database makes"):
+        row_insert_select(SecurityEvent(pk=10**9, type="FROM_SOURCE"), "chosen", user="id")
 
 
 def test_a_slot_the_sql_does_not_carry_is_refused(alice: User) -> None:
