@@ -118,10 +118,11 @@ def _field_converters(kinds: tuple[type[models.Model], ...], vendor: str) -> dic
     """By position in a row of `kinds`' columns, as a compiler's `get_converters` gives them."""
     connection = connections[DEFAULT_DB_ALIAS]
     cols = [field.get_col(field.model._meta.db_table) for kind in kinds for field in kind._meta.concrete_fields]
-    found = {
-        position: (connection.ops.get_db_converters(col) + col.get_db_converters(connection), col) for position, col in enumerate(cols)
-    }
-    return {position: converters for position, converters in found.items() if converters[0]}
+    converters = {}
+    for position, col in enumerate(cols):
+        if functions := connection.ops.get_db_converters(col) + col.get_db_converters(connection):
+            converters[position] = (functions, col)
+    return converters
 
 
 def _converted(fetched: Sequence[Sequence[Any]], converters: dict[int, tuple[list[Any], Any]], connection: Any) -> list[tuple[Any, ...]]:
@@ -201,10 +202,15 @@ class Write:
 def row_insert(instance: models.Model) -> Write:
     """The INSERT of a new instance, as `save(force_insert=True)` prepares its values."""
     insert = _insert_for(type(instance))
-    # A model with a signal receiver, or a key set by hand where the database makes one: the ORM's save.
-    if _has_receivers(type(instance)) or any(getattr(instance, field.attname) is not None for field in insert.returning):
+    if _orm_saves(instance, insert):
         return Write("", [], instance)
     return Write(insert.sql, _insert_values(insert, instance), instance, tuple(insert.returning))
+
+
+def _orm_saves(instance: models.Model, insert: _Insert) -> bool:
+    """A model with a signal receiver, or a key set by hand where the database makes one: the
+    ORM's own save inserts it, not the statement built once."""
+    return _has_receivers(type(instance)) or any(getattr(instance, field.attname) is not None for field in insert.returning)
 
 
 def _insert_values(insert: _Insert, instance: models.Model, *but: str) -> list[Any]:
@@ -219,13 +225,19 @@ def row_insert_select(instance: models.Model, source: str, **taken: str) -> Writ
     `row_insert` prepares them. No key comes back."""
     model = type(instance)
     insert = _insert_for(model)
-    if _has_receivers(model) or any(getattr(instance, field.attname) is not None for field in insert.returning):
+    if _orm_saves(instance, insert):
         raise ValueError(f"{model._meta.label}: only a row whose key the database makes, with no save signal receiver")
-    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
-    names = ", ".join(quote(cast(str, field.column)) for field in insert.fields)
-    selected = ", ".join(f"{source}.{quote(taken[field.name])}" if field.name in taken else "%s" for field in insert.fields)
-    statement = f"INSERT INTO {quote(model._meta.db_table)} ({names}) SELECT {selected} FROM {source}"  # noqa: S608 - names from the model; values are bound
+    statement = _insert_select_sql(model, source, tuple(taken.items()), connections[DEFAULT_DB_ALIAS].vendor)
     return Write(statement, _insert_values(insert, instance, *taken))
+
+
+@functools.cache  # a rotation asks for the same statement every time
+def _insert_select_sql(model: type[models.Model], source: str, taken: tuple[tuple[str, str], ...], vendor: str) -> str:
+    quote, columns_of = connections[DEFAULT_DB_ALIAS].ops.quote_name, dict(taken)
+    fields = _insert_for(model).fields
+    names = ", ".join(quote(cast(str, field.column)) for field in fields)
+    selected = ", ".join(f"{source}.{quote(columns_of[field.name])}" if field.name in columns_of else "%s" for field in fields)
+    return f"INSERT INTO {quote(model._meta.db_table)} ({names}) SELECT {selected} FROM {source}"  # noqa: S608 - names from the model; values are bound
 
 
 def row_update(model: type[models.Model], pk: Any, **values: Any) -> Write:
