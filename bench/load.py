@@ -4,7 +4,7 @@ seconds; only requests that start after the warm-up count."""
 import asyncio
 import resource
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +101,30 @@ async def drive(steps: list[Step], *, server: Gunicorn, host_header: str, warmup
         client_cpu_cores=(_client_cpu() - client_cpu) / elapsed,
         server_cpu_cores=(server.cpu_seconds() - server_cpu) / elapsed,
         machine_cpu_cores=(machine_cpu()[0] - machine_busy) / elapsed,
+    )
+
+
+def combined(parts: Sequence[Measurement]) -> Measurement:
+    """Slices of one scenario's measurement as one: their requests and errors together, their CPU
+    weighted by how long each lasted."""
+    tally = Tally()
+    for part in parts:
+        tally.latencies.extend(part.tally.latencies)
+        tally.untimed_requests += part.tally.untimed_requests
+        tally.errors += part.tally.errors
+        new_samples = [sample for sample in part.tally.error_samples if sample not in tally.error_samples]
+        tally.error_samples.extend(new_samples[: MAX_ERROR_SAMPLES - len(tally.error_samples)])
+    duration = sum(part.duration_s for part in parts)
+
+    def cores(of: Callable[[Measurement], float]) -> float:
+        return sum(of(part) * part.duration_s for part in parts) / duration
+
+    return Measurement(
+        duration_s=duration,
+        tally=tally,
+        client_cpu_cores=cores(lambda part: part.client_cpu_cores),
+        server_cpu_cores=cores(lambda part: part.server_cpu_cores),
+        machine_cpu_cores=cores(lambda part: part.machine_cpu_cores),
     )
 
 

@@ -48,13 +48,13 @@ def scenario_figures(scenario: Scenario, measurement: Measurement) -> dict[str, 
 
 
 def errors_of(figures: dict[str, Any]) -> int:
-    """A scenario's failed requests, those of the health run right before it included."""
-    return int(figures["errors"]) + int(figures.get("adjacent_health", {}).get("errors", 0))
+    """A scenario's failed requests, those of the health slices between its own included."""
+    return int(figures["errors"]) + int(figures.get("interleaved_health", {}).get("errors", 0))
 
 
 def add_ratios(scenarios: dict[str, dict[str, Any]], hash_bound_rps: float) -> None:
-    """Each scenario's throughput as a share of its limit from the same run: health measured right
-    before it (the full health run where there is none), or the hash bound — the best of the run,
+    """Each scenario's throughput as a share of its limit from the same run: health measured in
+    slices between its own (the full health run where there is none), or the hash bound — the best of the run,
     the seeding's or the one right before, since a VM that slows down while one is measured gives
     a bound below what the machine does, and a ratio above what the code earns."""
     health = scenarios.get(HEALTH, {}).get("rps")
@@ -62,7 +62,7 @@ def add_ratios(scenarios: dict[str, dict[str, Any]], hash_bound_rps: float) -> N
         if figures["limit"] == HASH_BOUND:
             limit = max(hash_bound_rps, figures.get("adjacent_bound", {}).get("rps", 0.0))
         else:
-            limit = figures.get("adjacent_health", {}).get("rps", health)
+            limit = figures.get("interleaved_health", {}).get("rps", health)
         figures["limit_rps"] = limit
         figures["ratio"] = figures["rps"] / limit if limit else None
 
@@ -108,8 +108,8 @@ def table(results: dict[str, Any]) -> str:
         latency = figures["latency_ms"]
         ratio = "-" if figures["ratio"] is None else f"{figures['ratio']:.2f}"
         limit = figures["limit"]
-        if "adjacent_health" in figures:
-            limit = f"{limit} right before: {figures['adjacent_health']['rps']:.1f}"
+        if "interleaved_health" in figures:
+            limit = f"{limit} between its slices: {figures['interleaved_health']['rps']:.1f}"
         if "adjacent_bound" in figures:
             limit = f"{limit}, the best of the run: {figures['limit_rps']:.1f} (right before: {figures['adjacent_bound']['rps']:.1f})"
         rows.append(

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
+from bench.load import Measurement, Tally, combined
 from bench.report import add_ratios
 from bench.scenarios import HASH_BOUND, HEALTH
 from tests.support import REPO
@@ -43,13 +44,14 @@ def test_harness_measures_three_scenarios_against_a_real_server(tmp_path: Path) 
         assert figures["errors"] == 0, (name, figures["error_samples"])
         assert figures["latency_ms"]["p50"] > 0, name
     validate = results["scenarios"]["validate"]
-    # Against the health measured right before it, not the first health run.
-    assert validate["adjacent_health"]["rps"] > 0 and validate["adjacent_health"]["errors"] == 0
-    assert validate["ratio"] == pytest.approx(validate["rps"] / validate["adjacent_health"]["rps"])
-    assert "adjacent_health" not in results["scenarios"]["health"]
+    # Against the health measured in slices between its own, not the first health run.
+    yardstick = validate["interleaved_health"]
+    assert yardstick["rps"] > 0 and yardstick["errors"] == 0 and yardstick["slices"] == 4
+    assert validate["ratio"] == pytest.approx(validate["rps"] / yardstick["rps"])
+    assert "interleaved_health" not in results["scenarios"]["health"]
     login = results["scenarios"]["login"]
     # Against the best hash bound of the run: the seeding's or the one right before it.
-    assert login["adjacent_bound"]["rps"] > 0 and "adjacent_health" not in login
+    assert login["adjacent_bound"]["rps"] > 0 and "interleaved_health" not in login
     best = max(login["adjacent_bound"]["rps"], results["hash"]["bound_rps"])
     assert login["ratio"] == pytest.approx(login["rps"] / best)
     assert results["hash"]["bound_rps"] > 0
@@ -65,7 +67,7 @@ def test_login_is_measured_against_the_best_hash_bound_of_the_run(right_before: 
     scenarios = {
         "health": {"limit": HEALTH, "rps": 1000.0},
         "login": {"limit": HASH_BOUND, "rps": 50.0, "adjacent_bound": {"rps": right_before}},
-        "refresh": {"limit": HEALTH, "rps": 400.0, "adjacent_health": {"rps": 1100.0, "errors": 0}},
+        "refresh": {"limit": HEALTH, "rps": 400.0, "interleaved_health": {"rps": 1100.0, "errors": 0, "slices": 4}},
     }
     add_ratios(scenarios, hash_bound_rps=70.0)
     assert scenarios["login"]["limit_rps"] == limit
@@ -80,3 +82,22 @@ def test_a_missing_role_is_named_with_the_command_that_creates_it() -> None:
     address = urlsplit(settings.DATABASE_URL)._replace(netloc=f"mana_auth_no_such_role@{urlsplit(settings.DATABASE_URL).hostname}:5432")
     with pytest.raises(SystemExit, match=r"mana_auth_no_such_role.*\n.*bash \.ci/run"), fresh_database(address.geturl(), DATABASE):
         pytest.fail("connected as a role that does not exist")
+
+
+def test_slices_of_a_measurement_add_up_to_one() -> None:
+    """An interleaved scenario's slices: every request and error counted once, each slice's CPU
+    weighted by how long it lasted, no error sample twice."""
+    first, second = Tally(latencies=[0.01, 0.02], errors=2, error_samples=["HttpError: 500"]), Tally(latencies=[0.03])
+    second.errors, second.error_samples, second.untimed_requests = 1, ["HttpError: 500"], 3
+    whole = combined(
+        [
+            Measurement(duration_s=1.0, tally=first, client_cpu_cores=0.2, server_cpu_cores=1.0, machine_cpu_cores=1.6),
+            Measurement(duration_s=3.0, tally=second, client_cpu_cores=0.6, server_cpu_cores=1.4, machine_cpu_cores=2.0),
+        ]
+    )
+    assert whole.duration_s == 4.0
+    assert whole.tally.latencies == [0.01, 0.02, 0.03]
+    assert (whole.tally.errors, whole.tally.error_samples, whole.tally.untimed_requests) == (3, ["HttpError: 500"], 3)
+    assert whole.client_cpu_cores == pytest.approx(0.5)
+    assert whole.server_cpu_cores == pytest.approx(1.3)
+    assert whole.machine_cpu_cores == pytest.approx(1.9)
