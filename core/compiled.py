@@ -27,6 +27,8 @@ from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models import signals, sql
 from django.db.transaction import TransactionManagementError
 
+from core.rls import SETTING
+
 _MARKER = "\x00slot:{}\x00"  # a NUL cannot occur in a real value: PostgreSQL text refuses it
 
 
@@ -61,11 +63,14 @@ class CompiledQuery:
         self._compiled[vendor] = compiled
         return compiled
 
-    def rows(self, along: Sequence["Write"] = (), **values: str) -> list[tuple[Any, ...]]:
+    def rows(self, along: Sequence["Write"] = (), *, acting_as: str | None = None, **values: str) -> list[tuple[Any, ...]]:
         """The query's rows; `along`: writes of the caller's transaction that go with it, on
-        PostgreSQL in the same statement (one round trip), elsewhere before it."""
+        PostgreSQL in the same statement (one round trip), elsewhere before it. `acting_as`: the
+        read alone, as that user under row-level security (`_acting_read`), needing no transaction."""
         connection = connections[DEFAULT_DB_ALIAS]
         compiled = self._compiled.get(connection.vendor) or self._compile(connection.vendor)
+        if acting_as is not None and (compiled.locks or along):
+            raise ValueError("a read acting as a user runs alone: no lock, no writes along")
         if (compiled.locks or along) and connection.get_autocommit():
             # The writes must stand or fall with what the caller makes of the rows.
             raise TransactionManagementError("select_for_update and writes along a read need a transaction.")
@@ -76,6 +81,8 @@ class CompiledQuery:
             statement, params, keyed = _read_along(along, statement, params)
         elif along:  # SQLite, or an instance saved through the ORM
             write_all(*along)
+        if acting_as is not None and connection.vendor == "postgresql":
+            statement, params = _acting_read(acting_as, statement, params)
         with connection.cursor() as cursor:
             cursor.execute(statement, params)
             fetched = cursor.fetchall()
@@ -85,8 +92,8 @@ class CompiledQuery:
             _written(along)
         return _converted(fetched, compiled.converters, connection)
 
-    def first(self, along: Sequence["Write"] = (), **values: str) -> tuple[Any, ...] | None:
-        found = self.rows(along, **values)
+    def first(self, along: Sequence["Write"] = (), *, acting_as: str | None = None, **values: str) -> tuple[Any, ...] | None:
+        found = self.rows(along, acting_as=acting_as, **values)
         return found[0] if found else None
 
 
@@ -240,6 +247,45 @@ def _insert_select_sql(model: type[models.Model], source: str, taken: tuple[tupl
     return f"INSERT INTO {quote(model._meta.db_table)} ({names}) SELECT {selected} FROM {source}"  # noqa: S608 - names from the model; values are bound
 
 
+# --- acting as a user in one statement -----------------------------------------------------------
+# `acting_as` (core/rls.py) is a transaction: BEGIN, the setting, the work, COMMIT. A key fetch or a
+# mission grant needs one read and one write; with the setting made inside each statement they need
+# no transaction, and under load those three round trips were a sixth of their CPU. A statement
+# acting as a user starts with a part (`ACTING`) that makes the setting and returns the user's id;
+# every part that meets a policy runs on that part's row, so only once the setting is made (a
+# policy's `current_setting` is evaluated where its table is scanned, not in the statement's
+# order). Run alone (autocommit), the statement is its own transaction and the setting ends with
+# it. Were a part ever to run before the setting, its policy would see none and fail closed: a
+# read finds nothing, a write is refused.
+ACTING = "acting"
+
+
+def _acting_part(user_id: str) -> tuple[str, list[Any]]:
+    if not user_id:
+        raise ValueError("row-level security needs a user id; refusing to run without one")
+    return f"{ACTING} AS MATERIALIZED (SELECT set_config(%s, %s, true) AS user_id)", [SETTING, user_id]
+
+
+def _acting_read(user_id: str, read: str, params: list[Any]) -> tuple[str, list[Any]]:
+    """`read` acting as `user_id`: a LATERAL subquery that names the acting row, and that the
+    planner may not merge into the join (OFFSET 0), runs for that row once it is made."""
+    part, part_params = _acting_part(user_id)
+    return (
+        f"WITH {part} SELECT r.* FROM {ACTING} CROSS JOIN LATERAL"  # noqa: S608 - Django's own SQL; values are bound
+        f" (SELECT q.* FROM ({read}) q WHERE {ACTING}.user_id IS NOT NULL OFFSET 0) r",
+        [*part_params, *params],
+    )
+
+
+def row_insert_acting(instance: models.Model) -> Write:
+    """`row_insert(instance)` of a row-level-secured row, for `write_all(acting_as=...)`: on
+    PostgreSQL it is inserted once for the acting row (INSERT … SELECT … FROM it), so its policy
+    checks it once the setting is made, and refuses it if it is not the acting user's."""
+    if connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
+        return row_insert(instance)
+    return row_insert_select(instance, ACTING)
+
+
 def row_update(model: type[models.Model], pk: Any, **values: Any) -> Write:
     """`model.objects.filter(pk=pk).update(**values)` (which sends no signals either) as a Write."""
     connection = connections[DEFAULT_DB_ALIAS]
@@ -287,12 +333,17 @@ def _with(writes: Sequence[Write]) -> tuple[list[str], str]:
     return parts, ", ".join(f"w{index}" for index, write in enumerate(writes) if write.returning)
 
 
-def _combined(writes: Sequence[Write]) -> tuple[str, list[Any], list[Write]]:
-    """Several writes as one PostgreSQL statement; the keys the database made come in one row."""
+def _combined(writes: Sequence[Write], acting_as: str | None = None) -> tuple[str, list[Any], list[Write]]:
+    """Several writes as one PostgreSQL statement, after the acting part if it acts as a user;
+    the keys the database made come in one row."""
     parts, sources = _with(writes)
+    params = [value for write in writes for value in write.params]
+    if acting_as is not None:
+        part, part_params = _acting_part(acting_as)
+        parts, params = [part, *parts], [*part_params, *params]
     # Without keys to read back, the last write is the statement itself.
     statement = f"WITH {', '.join(parts)} SELECT * FROM {sources}" if sources else f"WITH {', '.join(parts[:-1])} {writes[-1].sql}"  # noqa: S608 - Django's own SQL; values are bound
-    return statement, [value for write in writes for value in write.params], [write for write in writes if write.returning]
+    return statement, params, [write for write in writes if write.returning]
 
 
 def _read_along(writes: Sequence[Write], read: str, params: list[Any]) -> tuple[str, list[Any], list[Write]]:
@@ -309,25 +360,35 @@ def _read_along(writes: Sequence[Write], read: str, params: list[Any]) -> tuple[
     return statement, [value for write in writes for value in write.params] + params, keyed
 
 
-def write_all(*writes: Write) -> None:
+def write_all(*writes: Write, acting_as: str | None = None) -> None:
     """Run the writes: on PostgreSQL in one statement, one round trip instead of one each (a
     sign-in's session, tokens and event, say). Its parts run on one snapshot and see none of each
     other's changes, so they must touch distinct rows and no part may depend on another's effect
     (the foreign keys are checked at commit). All or nothing: one statement is by itself, more
     (SQLite, or an instance saved through the ORM) run in a transaction, so a caller with nothing
-    else to write needs none of its own (a BEGIN and a COMMIT: two round trips)."""
+    else to write needs none of its own (a BEGIN and a COMMIT: two round trips). `acting_as`: the
+    statement acts as that user (`row_insert_acting` makes its row-level-secured rows); instances
+    saved through the ORM follow it then, in its transaction."""
     saved = [write.inserted for write in writes if not write.sql and write.inserted is not None]
     statements = [write for write in writes if write.sql]
-    combined = len(statements) > 1 and connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
+    postgres = connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
+    if acting_as is not None and postgres and not statements:
+        raise ValueError("writes acting as a user need a statement to act in")
+    acting = acting_as if postgres else None
+    combined = postgres and (len(statements) > 1 or acting is not None)
     statements_sent = len(saved) + (1 if combined else len(statements))
+    # Acting as a user, the ORM's saves follow the statement that makes the setting they may need.
+    before, after = (saved, []) if acting is None else ([], saved)
     with transaction.atomic(using=DEFAULT_DB_ALIAS, savepoint=False) if statements_sent > 1 else nullcontext():
-        for instance in saved:
+        for instance in before:
             instance.save(force_insert=True)
         if combined:
-            _run(*_combined(statements))
+            _run(*_combined(statements, acting))
         else:
             for write in statements:
                 _run(write.sql, write.params, [write] if write.returning else [])
+        for instance in after:
+            instance.save(force_insert=True)
     _written(statements)
 
 

@@ -1,7 +1,9 @@
 """PostgreSQL row-level security scoped to the acting user (DESIGN.md rule 7).
 
 Tables are protected by a migration operation from `owner_only_policy`; every service touching
-them runs inside `acting_as(user_id)`, which sets `app.current_user_id` for its transaction.
+them runs inside `acting_as(user_id)`, which sets `app.current_user_id` for its transaction, or
+sends statements that make the setting themselves (`acting_as=` in core/compiled.py: a key fetch
+and a mission grant, one read and one write, need no transaction).
 On SQLite (development) the policies do not exist and the context is a plain transaction.
 """
 

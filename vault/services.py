@@ -1,6 +1,7 @@
-"""The encryption vault. Every call runs `acting_as` the user, so PostgreSQL's row-level
-security admits that user's rows only, and leaves an audit row, failures included: a failed
-action's audit is written after its own transaction has rolled back (DESIGN.md rule 5)."""
+"""The encryption vault. Every call acts as the user (`acting_as`, or statements that act as the
+user: `_fetch_audited`), so PostgreSQL's row-level security admits that user's rows only, and
+leaves an audit row, failures included: a failed action's audit is written after its own
+transaction has rolled back, or, for a fetch, instead of the success's (DESIGN.md rule 5)."""
 
 import base64
 import binascii
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services.profile import identity_confirm
-from core.compiled import CompiledQuery, Write, field_names, instances, row_insert, write_all
+from core.compiled import CompiledQuery, Write, field_names, instances, row_insert, row_insert_acting, write_all
 from core.errors import ApiError, ErrorCode, classify
 from core.keyring import get_keyring
 from core.origin import Origin
@@ -25,35 +26,49 @@ from vault.models import Vault, VaultAudit
 RECOVERY_CIPHERTEXT_BYTES = crypto.MASTER_KEY_BYTES + 16  # AES-GCM: key + tag
 
 
-def _audit_write(user_id: str, action: str, origin: Origin, status: int, context: dict[str, Any] | None) -> Write:
-    audit = VaultAudit(
+def _audit_row(user_id: str, action: str, origin: Origin, status: int, context: dict[str, Any] | None) -> VaultAudit:
+    return VaultAudit(
         user_id=user_id, action=action, ip_address=origin.ip, user_agent=origin.user_agent, context=context or {}, status=status
     )
-    return row_insert(audit)
 
 
-def audited[T](
-    user_id: str,
-    origin: Origin,
-    action: str,
-    work: Callable[[Sequence[Write]], T],
-    *,
-    failure_action: str | None = None,
-    context: dict[str, Any] | None = None,
-    along: Sequence[Write] = (),
-) -> T:
+def _audit_write(user_id: str, action: str, origin: Origin, status: int, context: dict[str, Any] | None) -> Write:
+    return row_insert(_audit_row(user_id, action, origin, status, context))
+
+
+def _failure_audited(user_id: str, origin: Origin, action: str, context: dict[str, Any] | None, exc: Exception) -> None:
+    error = classify(exc)
+    with acting_as(user_id):  # the failed act wrote nothing; this transaction only holds the audit row
+        write_all(_audit_write(user_id, action, origin, error.status, (context or {}) | {"error": error.code.name}))
+
+
+def audited[T](user_id: str, origin: Origin, action: str, work: Callable[[Sequence[Write]], T]) -> T:
     """Run `work` acting as the user; audit success inside its transaction and failure after
-    the rollback, with the status the caller will see. `work` is handed the success's writes
-    (`along`, then its audit row) and sends them: with its read of the vault (one statement on
-    PostgreSQL), or after its own work (`_written_after`)."""
+    the rollback, with the status the caller will see. `work` is handed the success's audit row
+    and sends it: with its read of the vault (one statement on PostgreSQL), or after its own work
+    (`_written_after`)."""
     try:
         with acting_as(user_id):
-            return work([*along, _audit_write(user_id, action, origin, 200, context)])
+            return work([_audit_write(user_id, action, origin, 200, None)])
     except Exception as exc:
-        error = classify(exc)
-        with acting_as(user_id):  # the failed transaction is gone; this one only holds the audit row
-            write_all(_audit_write(user_id, failure_action or action, origin, error.status, (context or {}) | {"error": error.code.name}))
+        _failure_audited(user_id, origin, action, None, exc)
         raise
+
+
+def _fetch_audited[T](
+    user_id: str, origin: Origin, work: Callable[[], T], *, context: dict[str, Any] | None = None, along: Sequence[Write] = ()
+) -> T:
+    """A key fetch, by itself or for a delegation: `work` reads the vault (`_vault_read`: one
+    statement, no transaction) and makes the answer from it; only then the fetch's audit row and
+    `along` are written, in one statement that acts as the user. Two round trips where a
+    transaction needed four. A failed fetch writes its failure's audit only."""
+    try:
+        answer = work()
+        write_all(*along, row_insert_acting(_audit_row(user_id, VaultAudit.Action.FETCH, origin, 200, context)), acting_as=user_id)
+    except Exception as exc:
+        _failure_audited(user_id, origin, VaultAudit.Action.FAILED_FETCH, context, exc)
+        raise
+    return answer
 
 
 def _written_after[T](work: Callable[[], T]) -> Callable[[Sequence[Write]], T]:
@@ -111,6 +126,12 @@ def _vault_of(actor: User, along: Sequence[Write]) -> Vault | None:
     return instances(row, Vault)[0] if row else None
 
 
+def _vault_read(actor: User) -> Vault | None:
+    """The actor's vault, read by a statement that acts as the actor itself (core/compiled.py)."""
+    row = _VAULT_OF.first(acting_as=actor.id, user=actor.id)
+    return instances(row, Vault)[0] if row else None
+
+
 def _locked_vault(actor: User) -> Vault | None:
     return Vault.objects.select_for_update().filter(user=actor).first()
 
@@ -142,24 +163,24 @@ def vault_status(*, actor: User) -> dict[str, Any]:
 
 
 def vault_key_fetch(*, actor: User, origin: Origin) -> KeyAnswer:
-    def work(writes: Sequence[Write]) -> KeyAnswer:
-        vault = _vault_of(actor, writes)
+    def work() -> KeyAnswer:
+        vault = _vault_read(actor)
         if vault is None:
             raise ApiError(ErrorCode.VAULT_NOT_INITIALISED)
         return _answer(vault)
 
-    return audited(actor.id, origin, VaultAudit.Action.FETCH, work, failure_action=VaultAudit.Action.FAILED_FETCH)
+    return _fetch_audited(actor.id, origin, work)
 
 
 def master_key_delegate[T](*, actor: User, origin: Origin, context: dict[str, Any], along: Sequence[Write], use: Callable[[bytes], T]) -> T:
-    """Hand the raw master key to `use` (deriving a mission key), audited as a fetch: `along`
-    (the writes of the act, which must not depend on the key) goes with the fetch's audit row
-    and the vault's read, in one transaction and on PostgreSQL in one statement; if the fetch or
-    `use` fails, none of it stays and the failure is audited.
+    """Hand the raw master key to `use` (deriving a mission key), audited as a fetch. `use` only
+    computes; what the act writes is `along` (which must not depend on the key), written with the
+    fetch's audit row in one statement once `use` has returned. If the fetch or `use` fails,
+    none of it is written and the failure is audited.
     Zero-knowledge vaults have no server wrap, so they cannot delegate (ZK_ACTIVE)."""
 
-    def work(writes: Sequence[Write]) -> T:
-        vault = _vault_of(actor, writes)
+    def work() -> T:
+        vault = _vault_read(actor)
         if vault is None:
             raise ApiError(ErrorCode.VAULT_NOT_INITIALISED)
         wrapped = vault.server_wrap()
@@ -167,9 +188,7 @@ def master_key_delegate[T](*, actor: User, origin: Origin, context: dict[str, An
             raise ApiError(ErrorCode.ZK_ACTIVE)
         return use(crypto.unwrap_master_key(wrapped, user_id=actor.id, format_version=vault.format_version))
 
-    return audited(
-        actor.id, origin, VaultAudit.Action.FETCH, work, failure_action=VaultAudit.Action.FAILED_FETCH, context=context, along=along
-    )
+    return _fetch_audited(actor.id, origin, work, context=context, along=along)
 
 
 # --- writes -------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import signals
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
@@ -20,6 +20,7 @@ from core.compiled import (
     instances,
     instances_of,
     row_insert,
+    row_insert_acting,
     row_insert_or_lock,
     row_insert_select,
     row_update,
@@ -27,7 +28,9 @@ from core.compiled import (
 )
 from core.models import SecurityEvent
 from core.origin import NO_ORIGIN
+from core.rls import SETTING
 from core.services import security_event_record
+from vault.models import VaultAudit
 
 pytestmark = pytest.mark.django_db
 
@@ -302,3 +305,37 @@ def test_writes_along_a_read_outside_a_transaction_are_refused_unsent(alice: Use
     with pytest.raises(TransactionManagementError):
         ID_BY_EMAIL.rows([row_insert(SecurityEvent(type="NEVER", user_id=alice.id))], email=alice.email)
     assert not SecurityEvent.objects.filter(type="NEVER").exists()
+
+
+AUDIT_OF = CompiledQuery(lambda user: VaultAudit.objects.filter(user_id=user).values_list("user_id", "action"), "user")
+
+
+def _setting() -> str | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting(%s, true)", [SETTING])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)  # in autocommit, as a request runs: each statement is its own transaction
+def test_statements_acting_as_a_user_meet_its_policies_and_the_setting_ends_with_each(alice: User, bob: User) -> None:
+    def audit(user: User) -> VaultAudit:
+        return VaultAudit(user_id=user.id, action=VaultAudit.Action.FETCH, status=200)
+
+    with pytest.raises(DatabaseError, match="row-level security"):  # the policies bind this role
+        write_all(row_insert(audit(alice)))
+    write_all(row_insert_acting(audit(alice)), row_insert(SecurityEvent(type="ACTED", user_id=alice.id)), acting_as=alice.id)
+    assert _setting() in (None, "")
+    with pytest.raises(DatabaseError, match="row-level security"):  # acting as Alice, Bob's row is refused
+        write_all(row_insert_acting(audit(bob)), acting_as=alice.id)
+
+    assert AUDIT_OF.rows(user=alice.id) == []  # without the setting, her row is hidden
+    assert AUDIT_OF.rows(acting_as=alice.id, user=alice.id) == [(alice.id, VaultAudit.Action.FETCH)]
+    assert AUDIT_OF.rows(acting_as=bob.id, user=alice.id) == []
+    assert _setting() in (None, "")
+    assert SecurityEvent.objects.filter(type="ACTED").count() == 1
+    with pytest.raises(ValueError, match="needs a user id"):
+        AUDIT_OF.rows(acting_as="", user=alice.id)
+    with pytest.raises(ValueError, match="need a statement"):
+        write_all(acting_as=alice.id)

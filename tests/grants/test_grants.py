@@ -16,7 +16,7 @@ from core.compiled import row_insert
 from core.models import SecurityEvent
 from core.origin import NO_ORIGIN
 from core.rls import acting_as
-from core.services import security_event_record, security_event_write
+from core.services import security_event_write
 from grants import consumer, crypto
 from grants.models import DecryptAudit, Grant
 from tests.support import AI_PRIVATE, AI_PUBLIC, keypair, manage, production_env
@@ -312,23 +312,23 @@ def test_a_weak_ai_key_is_refused_at_startup(tmp_path) -> None:
     assert "MANA_AI_PUBLIC_KEY_PEM is RSA-1024; at least 2048 bits are required." in result.stderr
 
 
+@pytest.mark.django_db(transaction=True)  # in autocommit, as a request runs: a fetch opens no transaction of its own
 def test_what_a_delegation_writes_commits_with_its_fetch_audit_or_not_at_all(alice: User, alice_api: APIClient) -> None:
-    def issue_then_fail(master_key: bytes) -> bytes:
-        security_event_record(type="DELEGATION_HALFWAY", user_id=alice.id)
-        raise IntegrityError("the grant could not be stored")
+    def fail(master_key: bytes) -> bytes:
+        raise ValueError("the mission key could not be wrapped")
 
     along = [security_event_write(type="DELEGATION_ALONG", user_id=alice.id)]
-    with pytest.raises(IntegrityError):
-        master_key_delegate(actor=alice, origin=NO_ORIGIN, context={"purpose": "mission_grant"}, along=along, use=issue_then_fail)
-    # Rolled back with the fetch: what `use` wrote, and what went with the vault's read.
-    assert not SecurityEvent.objects.filter(type__in=["DELEGATION_HALFWAY", "DELEGATION_ALONG"]).exists()
+    with pytest.raises(ValueError, match="could not be wrapped"):
+        master_key_delegate(actor=alice, origin=NO_ORIGIN, context={"purpose": "mission_grant"}, along=along, use=fail)
+    # Written only once `use` has returned: not at all.
+    assert not SecurityEvent.objects.filter(type="DELEGATION_ALONG").exists()
     with acting_as(alice.id):
         actions = list(VaultAudit.objects.filter(user=alice).order_by("created_at", "id").values_list("action", "status"))
-    assert actions[-1] == (VaultAudit.Action.FAILED_FETCH, 503)
+    assert actions[-1] == (VaultAudit.Action.FAILED_FETCH, 500)  # an unexpected error: 500, as the caller sees it
     assert VaultAudit.Action.FETCH not in [action for action, _ in actions[1:]]  # the init's audit row is first
 
     # The writes that go with the audit row: one of them refused, none is kept. A clashing event
-    # is saved through the ORM before the read; a clashing grant rides in the read's statement.
+    # is saved through the ORM after the statement; a clashing grant rides in it.
     taken = SecurityEvent.objects.create(type="ALREADY_THERE", user_id=alice.id)
     with acting_as(alice.id):
         held = Grant.objects.create(user=alice, mission_id="m", tables=["notes"], record_count=1, expires_at=timezone.now())
@@ -360,13 +360,20 @@ def test_what_a_delegation_writes_commits_with_its_fetch_audit_or_not_at_all(ali
 
 
 @pytest.mark.postgres
-def test_a_grant_reads_the_vault_and_writes_its_rows_in_one_statement(alice: User, alice_api: APIClient, configured: None) -> None:
+def test_a_grant_reads_the_vault_then_writes_its_rows_in_one_statement_without_a_transaction(
+    alice: User, alice_api: APIClient, configured: None
+) -> None:
     with CaptureQueriesContext(connection) as captured:
         assert issue(alice_api).status_code == 200
     touching = [query["sql"] for query in captured.captured_queries if '"vault_' in query["sql"] or '"grants_' in query["sql"]]
-    assert len(touching) == 1
-    for part in ('INSERT INTO "grants_grant"', 'INSERT INTO "core_securityevent"', 'INSERT INTO "vault_vaultaudit"', 'FROM "vault_vault"'):
-        assert part in touching[0]
+    assert len(touching) == 2
+    read, write = touching
+    assert 'FROM "vault_vault"' in read and "INSERT" not in read
+    for part in ('INSERT INTO "grants_grant"', 'INSERT INTO "core_securityevent"', 'INSERT INTO "vault_vaultaudit"'):
+        assert part in write
+    for statement in (read, write):  # each makes the setting its policies need
+        assert statement.startswith("WITH acting AS MATERIALIZED (SELECT set_config('app.current_user_id'")
+    assert not [query for query in captured.captured_queries if "SAVEPOINT" in query["sql"]]  # no atomic block
     assert SecurityEvent.objects.filter(type="GRANT_ISSUED", user=alice).count() == 1
     with acting_as(alice.id):
         assert Grant.objects.filter(user=alice, mission_id="mission-1").count() == 1

@@ -305,11 +305,17 @@ def test_concurrent_first_inits_create_one_key(make_user, run_concurrently: RunC
 
 
 @pytest.mark.postgres
-def test_a_key_fetch_reads_the_vault_and_writes_its_audit_row_in_one_statement(alice: User, alice_api: APIClient) -> None:
+def test_a_key_fetch_is_two_statements_that_act_as_the_user_without_a_transaction(alice: User, alice_api: APIClient) -> None:
     alice_api.post("/api/v1/me/encryption-vault/init")
     with CaptureQueriesContext(connection) as captured:
         assert alice_api.get("/api/v1/me/encryption-vault/key").status_code == 200
     vault_statements = [query["sql"] for query in captured.captured_queries if '"vault_' in query["sql"]]
-    assert len(vault_statements) == 1
-    assert 'INSERT INTO "vault_vaultaudit"' in vault_statements[0] and 'FROM "vault_vault"' in vault_statements[0]
+    assert len(vault_statements) == 2
+    read, write = vault_statements
+    assert 'FROM "vault_vault"' in read and "INSERT" not in read
+    assert 'INSERT INTO "vault_vaultaudit"' in write
+    for statement in (read, write):  # each makes the setting its policies need
+        assert statement.startswith("WITH acting AS MATERIALIZED (SELECT set_config('app.current_user_id'")
+    # No transaction of its own: inside the test's, an atomic block would have been a savepoint.
+    assert not [query for query in captured.captured_queries if "SAVEPOINT" in query["sql"]]
     assert audit_actions(alice)[-1] == VaultAudit.Action.FETCH
