@@ -139,14 +139,13 @@ async def measure(
             print(f"{name}: the hash bound right before it, {seconds:g} s …", flush=True)
             bound = hash_bound(server.env, seconds=seconds, scratch=scratch)
         if scenario.limit == HEALTH and name != HEALTH:
-            measurement, yardstick = await interleaved(args, context, name, steps, server, host_header)
+            measurement, health = await interleaved(args, context, name, steps, server, host_header)
         else:
             print(f"{name}: {args.warmup:g} s warm-up, {args.duration:g} s measured …", flush=True)
             measurement = await drive(steps, server=server, host_header=host_header, warmup_s=args.warmup, duration_s=args.duration)
-            yardstick = None
+            health = None
         figures[name] = report.scenario_figures(scenario, measurement)
-        if yardstick is not None:
-            health = report.scenario_figures(SCENARIOS[HEALTH](context), yardstick)
+        if health is not None:
             figures[name]["interleaved_health"] = {"rps": health["rps"], "errors": health["errors"], "slices": INTERLEAVED["slices"]}
         if bound is not None:
             figures[name]["adjacent_bound"] = {"rps": bound}
@@ -158,22 +157,24 @@ async def measure(
 
 async def interleaved(
     args: argparse.Namespace, context: Context, name: str, steps: list[Step], server: Gunicorn, host_header: str
-) -> tuple[Measurement, Measurement]:
+) -> tuple[Measurement, dict[str, Any]]:
     """The scenario's measured seconds in slices, each followed by a slice of health: the
-    scenario's measurement and health's, each its slices together."""
+    scenario's measurement, its slices together, and the figures of health's."""
     slices, settle = int(INTERLEAVED["slices"]), INTERLEAVED["settle_s"]
-    part_s, health_s = args.duration / slices, min(INTERLEAVED["health_s"], args.duration / slices)
+    part_s = args.duration / slices
+    health_s = min(INTERLEAVED["health_s"], part_s)
     print(
         f"{name}: {args.warmup:g} s warm-up, {args.duration:g} s measured in {slices} slices, each followed by {health_s:g} s of health …",
         flush=True,
     )
-    health = SCENARIOS[HEALTH](context).steps(args.connections)
+    health = SCENARIOS[HEALTH](context)
+    health_steps = health.steps(args.connections)
     parts, yardsticks = [], []
     for index in range(slices):
         warmup = args.warmup if index == 0 else settle
         parts.append(await drive(steps, server=server, host_header=host_header, warmup_s=warmup, duration_s=part_s))
-        yardsticks.append(await drive(health, server=server, host_header=host_header, warmup_s=settle, duration_s=health_s))
-    return combined(parts), combined(yardsticks)
+        yardsticks.append(await drive(health_steps, server=server, host_header=host_header, warmup_s=settle, duration_s=health_s))
+    return combined(parts), report.scenario_figures(health, combined(yardsticks))
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

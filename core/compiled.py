@@ -267,13 +267,18 @@ def _acting_part(user_id: str) -> tuple[str, list[Any]]:
 
 
 def _acting_read(user_id: str, read: str, params: list[Any]) -> tuple[str, list[Any]]:
-    """`read` acting as `user_id`: a LATERAL subquery that names the acting row, and that the
-    planner may not merge into the join (OFFSET 0), runs for that row once it is made."""
+    """`read` acting as `user_id`."""
     part, part_params = _acting_part(user_id)
+    return _acting_read_sql(part, read), [*part_params, *params]
+
+
+@functools.cache  # a compiled read is wrapped the same way on every call
+def _acting_read_sql(part: str, read: str) -> str:
+    """A LATERAL subquery that names the acting row, and that the planner may not merge into the
+    join (OFFSET 0), runs for that row once it is made."""
     return (
         f"WITH {part} SELECT r.* FROM {ACTING} CROSS JOIN LATERAL"  # noqa: S608 - Django's own SQL; values are bound
-        f" (SELECT q.* FROM ({read}) q WHERE {ACTING}.user_id IS NOT NULL OFFSET 0) r",
-        [*part_params, *params],
+        f" (SELECT q.* FROM ({read}) q WHERE {ACTING}.user_id IS NOT NULL OFFSET 0) r"
     )
 
 
@@ -372,7 +377,7 @@ def write_all(*writes: Write, acting_as: str | None = None) -> None:
     saved = [write.inserted for write in writes if not write.sql and write.inserted is not None]
     statements = [write for write in writes if write.sql]
     postgres = connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
-    if acting_as is not None and postgres and not statements:
+    if acting_as is not None and not statements:
         raise ValueError("writes acting as a user need a statement to act in")
     acting = acting_as if postgres else None
     combined = postgres and (len(statements) > 1 or acting is not None)

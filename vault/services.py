@@ -32,14 +32,11 @@ def _audit_row(user_id: str, action: str, origin: Origin, status: int, context: 
     )
 
 
-def _audit_write(user_id: str, action: str, origin: Origin, status: int, context: dict[str, Any] | None) -> Write:
-    return row_insert(_audit_row(user_id, action, origin, status, context))
-
-
 def _failure_audited(user_id: str, origin: Origin, action: str, context: dict[str, Any] | None, exc: Exception) -> None:
+    """The failed act wrote nothing: its audit row alone, one statement acting as the user."""
     error = classify(exc)
-    with acting_as(user_id):  # the failed act wrote nothing; this transaction only holds the audit row
-        write_all(_audit_write(user_id, action, origin, error.status, (context or {}) | {"error": error.code.name}))
+    audit = _audit_row(user_id, action, origin, error.status, (context or {}) | {"error": error.code.name})
+    write_all(row_insert_acting(audit), acting_as=user_id)
 
 
 def audited[T](user_id: str, origin: Origin, action: str, work: Callable[[Sequence[Write]], T]) -> T:
@@ -49,7 +46,7 @@ def audited[T](user_id: str, origin: Origin, action: str, work: Callable[[Sequen
     (`_written_after`)."""
     try:
         with acting_as(user_id):
-            return work([_audit_write(user_id, action, origin, 200, None)])
+            return work([row_insert(_audit_row(user_id, action, origin, 200, None))])
     except Exception as exc:
         _failure_audited(user_id, origin, action, None, exc)
         raise
@@ -58,7 +55,7 @@ def audited[T](user_id: str, origin: Origin, action: str, work: Callable[[Sequen
 def _fetch_audited[T](
     user_id: str, origin: Origin, work: Callable[[], T], *, context: dict[str, Any] | None = None, along: Sequence[Write] = ()
 ) -> T:
-    """A key fetch, by itself or for a delegation: `work` reads the vault (`_vault_read`: one
+    """A key fetch, by itself or for a delegation: `work` reads the vault (`_vault_of(alone=True)`: one
     statement, no transaction) and makes the answer from it; only then the fetch's audit row and
     `along` are written, in one statement that acts as the user. Two round trips where a
     transaction needed four. A failed fetch writes its failure's audit only."""
@@ -120,15 +117,10 @@ def _set_server_wrap(vault: Vault, master_key: bytes) -> None:
 _VAULT_OF = CompiledQuery(lambda user: Vault.objects.filter(user_id=user).values_list(*field_names(Vault)), "user")
 
 
-def _vault_of(actor: User, along: Sequence[Write]) -> Vault | None:
-    """The actor's vault, read with `along` (the audit's writes) in one statement."""
-    row = _VAULT_OF.first(along, user=actor.id)
-    return instances(row, Vault)[0] if row else None
-
-
-def _vault_read(actor: User) -> Vault | None:
-    """The actor's vault, read by a statement that acts as the actor itself (core/compiled.py)."""
-    row = _VAULT_OF.first(acting_as=actor.id, user=actor.id)
+def _vault_of(actor: User, along: Sequence[Write] = (), *, alone: bool = False) -> Vault | None:
+    """The actor's vault, read with `along` (the audit's writes) in one statement, or `alone`: by
+    a statement that acts as the actor itself, outside `acting_as` (core/compiled.py)."""
+    row = _VAULT_OF.first(along, acting_as=actor.id if alone else None, user=actor.id)
     return instances(row, Vault)[0] if row else None
 
 
@@ -164,7 +156,7 @@ def vault_status(*, actor: User) -> dict[str, Any]:
 
 def vault_key_fetch(*, actor: User, origin: Origin) -> KeyAnswer:
     def work() -> KeyAnswer:
-        vault = _vault_read(actor)
+        vault = _vault_of(actor, alone=True)
         if vault is None:
             raise ApiError(ErrorCode.VAULT_NOT_INITIALISED)
         return _answer(vault)
@@ -180,7 +172,7 @@ def master_key_delegate[T](*, actor: User, origin: Origin, context: dict[str, An
     Zero-knowledge vaults have no server wrap, so they cannot delegate (ZK_ACTIVE)."""
 
     def work() -> T:
-        vault = _vault_read(actor)
+        vault = _vault_of(actor, alone=True)
         if vault is None:
             raise ApiError(ErrorCode.VAULT_NOT_INITIALISED)
         wrapped = vault.server_wrap()
